@@ -1,0 +1,82 @@
+"""Compare a population with a target set, figure by figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from adapt.calibration._outcomes import person_outcomes
+from adapt.calibration._targets import Target, load_targets
+from adapt.catalogue import Catalogue
+
+
+def _rows(outcomes: pd.DataFrame, expression: str) -> pd.DataFrame:
+    return outcomes if expression == "all" else outcomes.query(expression)
+
+
+def measure(target: Target, outcomes: pd.DataFrame) -> tuple[float | str, int]:
+    """The simulated value of `target` and the number of persons it is measured on."""
+    if target.kind == "highest":
+        means = outcomes.groupby(target.by)[target.column].mean()
+        return str(means.idxmax()), len(outcomes)
+    rows = _rows(outcomes, target.population)
+    if len(rows) == 0:
+        return float("nan"), 0
+    if target.kind in ("share", "at_least"):
+        return float(rows.eval(target.condition).mean()), len(rows)
+    if target.kind == "mean":
+        return float(rows[target.column].mean()), len(rows)
+    if target.kind == "hours_share":
+        total = rows["total_hours"].sum()
+        part = rows.loc[rows.eval(target.condition), "total_hours"].sum()
+        return float(part / total) if total > 0 else float("nan"), len(rows)
+    raise ValueError(f"unknown target kind {target.kind!r}")
+
+
+def _passed(target: Target, value) -> bool:
+    if target.kind == "highest":
+        return value == target.value
+    if isinstance(value, float) and np.isnan(value):
+        return False
+    if target.kind == "at_least":
+        return value >= target.value
+    return abs(value - target.value) <= target.tolerance + 1e-12
+
+
+def calibration_report(persons: pd.DataFrame, episodes: pd.DataFrame,
+                       targets: str | list[Target] = "mia",
+                       catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """One row per target: figure, target, simulated, tolerance, passed, n, source."""
+    if isinstance(targets, str):
+        targets = load_targets(targets)
+    outcomes = person_outcomes(persons, episodes, catalogue)
+    rows = []
+    for target in targets:
+        value, n = measure(target, outcomes)
+        rows.append({"id": target.id, "figure": target.figure, "kind": target.kind,
+                     "target": target.value, "simulated": value, "tolerance": target.tolerance,
+                     "passed": _passed(target, value), "n": n, "source": target.source})
+    return pd.DataFrame(rows)
+
+
+def format_report(report: pd.DataFrame) -> str:
+    """The report as a plain-text table, shares in percent and means as they are."""
+    def show(kind, value):
+        if isinstance(value, str):
+            return value
+        if kind == "mean":
+            return f"{value:.2f}"
+        return f"{100 * value:.1f} %"
+
+    def tolerance(kind, tol):
+        if kind in ("highest", "at_least"):
+            return "" if kind == "highest" else "min"
+        return f"±{tol:.2f}" if kind == "mean" else f"±{100 * tol:.0f} pp"
+
+    lines = [f"{'figure':<70} {'target':>8} {'simulated':>9} {'tol':>7} {'n':>8}  result"]
+    for r in report.itertuples():
+        lines.append(f"{r.figure[:70]:<70} {show(r.kind, r.target):>8} {show(r.kind, r.simulated):>9} "
+                     f"{tolerance(r.kind, r.tolerance):>7} {r.n:>8}  {'pass' if r.passed else 'FAIL'}")
+    n_pass = int(report["passed"].sum())
+    lines.append(f"{n_pass} of {len(report)} targets met")
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""The data contract for `persons`, `episodes` and (simulated data only) `truth` tables.
+
+`check_tables` lists every violation; `validate_tables` raises `ContractError` carrying them all.
+Neither modifies, coerces or drops anything. See the "Data contract" section of domain.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from adapt.catalogue import Catalogue, load_catalogue
+from adapt.contract._cross_table import _Table, check_episodes, check_persons, check_truth
+from adapt.contract._io import find_table, read_table
+from adapt.contract._schemas import check_schema, schema_for
+from adapt.contract._violations import ContractError, Violation
+
+__all__ = ["ContractError", "Violation", "check_folder", "check_tables", "read_table", "validate_tables"]
+
+
+def check_tables(
+    persons: pd.DataFrame,
+    episodes: pd.DataFrame,
+    truth: pd.DataFrame | None = None,
+    catalogue: Catalogue | None = None,
+) -> list[Violation]:
+    """Every contract violation in the tables (empty if they are valid); never raises for bad data."""
+    catalogue = catalogue or load_catalogue()
+    tables = {"persons": persons, "episodes": episodes, "truth": truth}
+    violations: list[Violation] = []
+    checked: dict[str, _Table] = {}
+    for name, df in tables.items():
+        if df is None:
+            checked[name] = _Table(name, None, set())
+            continue
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+        found, usable = check_schema(name, df, schema_for(name, catalogue))
+        violations += found
+        checked[name] = _Table(name, df, usable)
+
+    violations += check_persons(checked["persons"])
+    violations += check_episodes(checked["episodes"], checked["persons"], catalogue)
+    if truth is not None:
+        violations += check_truth(checked["truth"], checked["episodes"], checked["persons"], catalogue)
+    return _in_table_order(violations)
+
+
+def validate_tables(
+    persons: pd.DataFrame,
+    episodes: pd.DataFrame,
+    truth: pd.DataFrame | None = None,
+    catalogue: Catalogue | None = None,
+) -> None:
+    """Raise `ContractError` listing every violation if the tables break the contract."""
+    violations = check_tables(persons, episodes, truth, catalogue)
+    if violations:
+        raise ContractError(violations)
+
+
+def check_folder(path: str | Path, catalogue: Catalogue | None = None) -> list[Violation]:
+    """Read persons, episodes and (if present) truth from `path` and check them."""
+    persons = read_table(path, "persons")
+    episodes = read_table(path, "episodes")
+    truth = read_table(path, "truth") if find_table(path, "truth") else None
+    return check_tables(persons, episodes, truth, catalogue)
+
+
+def _in_table_order(violations: list[Violation]) -> list[Violation]:
+    # persons first, then episodes, then truth; within a table, schema problems before cross rules
+    rank = {"persons": 0, "episodes": 1, "truth": 2}
+    return sorted(violations, key=lambda v: rank[v.table])

@@ -1,0 +1,161 @@
+"""World parameters: a preset YAML merged with overrides, compiled to arrays over the catalogue."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from adapt.catalogue import Catalogue, load_catalogue
+
+PRESET_DIR = "presets"
+
+
+def available_presets() -> tuple[str, ...]:
+    folder = resources.files("adapt.simulation").joinpath(PRESET_DIR)
+    return tuple(sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")))
+
+
+def _read_preset(name: str | Path) -> dict:
+    path = Path(name)
+    if path.suffix == ".yaml" and path.exists():
+        return yaml.safe_load(path.read_text("utf-8")) or {}
+    if str(name) not in available_presets():
+        raise ValueError(f"unknown world preset {str(name)!r}; expected one of {available_presets()} "
+                         "or a path to a .yaml file")
+    text = resources.files("adapt.simulation").joinpath(PRESET_DIR).joinpath(f"{name}.yaml").read_text("utf-8")
+    return yaml.safe_load(text) or {}
+
+
+def _merge(base: dict, update: dict, where: str = "") -> dict:
+    """Deep-merge `update` into a copy of `base`; unknown keys are an error, not a new setting."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in merged and not _is_open_mapping(merged, where):
+            raise KeyError(f"unknown world parameter {path!r}")
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value, path)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _is_open_mapping(mapping: dict, where: str) -> bool:
+    # Per-region and per-intervention tables accept new keys (a region or intervention added
+    # to the catalogue); parameter sections do not.
+    return "default" in mapping or where.endswith(("first_choice", "intervention_effect",
+                                                   "intercept", "median_days_intervention",
+                                                   "hours_per_week_intervention"))
+
+
+def _dotted_to_nested(overrides: dict[str, Any]) -> dict:
+    nested: dict = {}
+    for key, value in overrides.items():
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return nested
+
+
+@dataclass
+class World:
+    """The parameters of one simulated world, compiled against a catalogue.
+
+    Parameters
+    ----------
+    params : dict
+        The merged parameter tree (see ``presets/default.yaml``).
+    catalogue : Catalogue
+        Interventions, regions and availability the world uses.
+    """
+
+    params: dict
+    catalogue: Catalogue = field(default_factory=load_catalogue)
+    preset: str = "default"
+
+    @classmethod
+    def from_preset(cls, preset: str | Path = "default", overrides: dict | None = None,
+                    catalogue: Catalogue | None = None) -> World:
+        """Load the default world, merge `preset` over it, then `overrides` (dotted keys allowed)."""
+        params = _read_preset("default")
+        if str(preset) != "default":
+            params = _merge(params, _read_preset(preset))
+        if overrides:
+            params = _merge(params, _dotted_to_nested(overrides))
+        return cls(params=params, catalogue=catalogue or load_catalogue(), preset=str(preset))
+
+    def __post_init__(self):
+        self._compile()
+
+    # -- compiled views -------------------------------------------------------------------------
+    def _compile(self) -> None:
+        cat, p = self.catalogue, self.params
+        self.regions = cat.region_codes
+        self.interventions = cat.intervention_codes
+        self.families = tuple(sorted(p["progress"]["stage_fit"]))
+        unknown = {i.family for i in cat.interventions.values()} - set(self.families)
+        if unknown:
+            raise ValueError(f"catalogue families {sorted(unknown)} have no stage_fit in the world")
+        self.family_of = np.array([self.families.index(cat.interventions[i].family)
+                                   for i in self.interventions])
+        self.available = cat.availability_matrix()
+        sizes = np.array([cat.regions[r].mia_participants or 1 for r in self.regions], float)
+        self.region_mix = sizes / sizes.sum()
+
+    def set_region_mix(self, mix: dict[str, float]) -> None:
+        unknown = set(mix) - set(self.regions)
+        if unknown:
+            raise ValueError(f"region_mix names unknown regions {sorted(unknown)}")
+        weights = np.array([float(mix.get(r, 0.0)) for r in self.regions])
+        if (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError(f"region_mix weights must be >= 0 and not all 0, got {mix}")
+        self.region_mix = weights / weights.sum()
+
+    def by_region(self, table: dict | float) -> np.ndarray:
+        """A {default: x, region: y} table as an array over regions."""
+        return self._by(table, self.regions)
+
+    def by_intervention(self, table: dict, family_table: dict | None = None,
+                        default: float = 0.0) -> np.ndarray:
+        """Per-intervention values, falling back to the family's value, then `default`."""
+        values = []
+        for code, fam in zip(self.interventions, self.family_of, strict=True):
+            if code in table:
+                values.append(float(table[code]))
+            elif family_table is not None and self.families[fam] in family_table:
+                values.append(float(family_table[self.families[fam]]))
+            else:
+                values.append(float(table.get("default", default)))
+        return np.array(values)
+
+    def by_family(self, table: dict) -> np.ndarray:
+        return np.array([table[f] for f in self.families], dtype=float)
+
+    def mask(self, codes: set[str] | tuple[str, ...], of: str = "intervention") -> np.ndarray:
+        names = self.interventions if of == "intervention" else self.families
+        return np.array([n in codes for n in names])
+
+    @staticmethod
+    def _by(table, keys) -> np.ndarray:
+        if not isinstance(table, dict):
+            return np.full(len(keys), table, dtype=float)
+        default = table.get("default")
+        rows = []
+        for k in keys:
+            value = table.get(k, default)
+            if value is None:
+                raise KeyError(f"no value for {k!r} and no default in {table}")
+            rows.append(value)
+        return np.array(rows, dtype=float)
+
+    @property
+    def knobs(self) -> dict:
+        return self.params["knobs"]
