@@ -16,7 +16,14 @@ from adapt.contract._io import find_table, read_table
 from adapt.contract._schemas import check_schema, schema_for
 from adapt.contract._violations import ContractError, Violation
 
-__all__ = ["ContractError", "Violation", "check_folder", "check_tables", "read_table", "validate_tables"]
+__all__ = [
+    "ContractError",
+    "Violation",
+    "check_folder",
+    "check_tables",
+    "read_table",
+    "validate_tables",
+]
 
 
 def check_tables(
@@ -25,7 +32,7 @@ def check_tables(
     truth: pd.DataFrame | None = None,
     catalogue: Catalogue | None = None,
 ) -> list[Violation]:
-    """Every contract violation in the tables (empty if they are valid); never raises for bad data."""
+    """Every contract violation in the tables, [] if valid; bad data never raises."""
     catalogue = catalogue or load_catalogue()
     tables = {"persons": persons, "episodes": episodes, "truth": truth}
     violations: list[Violation] = []
@@ -43,7 +50,9 @@ def check_tables(
     violations += check_persons(checked["persons"])
     violations += check_episodes(checked["episodes"], checked["persons"], catalogue)
     if truth is not None:
-        violations += check_truth(checked["truth"], checked["episodes"], checked["persons"], catalogue)
+        violations += check_truth(
+            checked["truth"], checked["episodes"], checked["persons"], catalogue
+        )
     return _in_table_order(violations)
 
 

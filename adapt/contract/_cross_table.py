@@ -113,7 +113,9 @@ def check_persons(persons: _Table) -> list[Violation]:
         known = reason.notna().to_numpy()
         ongoing = (reason == "ongoing").to_numpy(dtype=bool, na_value=False)
         rule = "null although exit_reason is not 'ongoing'"
-        found.append(from_positions("persons", "exit_day", rule, np.flatnonzero(no_day & known & ~ongoing)))
+        found.append(
+            from_positions("persons", "exit_day", rule, np.flatnonzero(no_day & known & ~ongoing))
+        )
         rule = "set although exit_reason is 'ongoing'"
         found.append(from_positions("persons", "exit_day", rule, np.flatnonzero(~no_day & ongoing)))
     return [v for v in found if v is not None]
@@ -181,7 +183,9 @@ def check_truth(
         found.append(_not_offered(t, cols, people, catalogue))
 
     if (cols := truth.take("person_id", "episode_no", "intervention")) is not None:
-        key = _combine(*(pd.factorize(cols[c])[0] for c in ("person_id", "episode_no", "intervention")))
+        key = _combine(
+            *(pd.factorize(cols[c])[0] for c in ("person_id", "episode_no", "intervention"))
+        )
         dup = pd.Series(key).duplicated(keep=False).to_numpy()
         rule = "duplicate (person_id, episode_no, intervention)"
         found.append(from_positions(t, "intervention", rule, cols["_pos"][dup]))
@@ -223,6 +227,16 @@ def _self_overlap(cols: dict) -> Violation | None:
     return from_positions("episodes", "intervention", rule, cols["_pos"][order][1:][clash])
 
 
+def _offer_matrix(catalogue: Catalogue) -> np.ndarray:
+    """(region, intervention) -> offered, in catalogue order."""
+    return np.array(
+        [
+            np.isin(catalogue.intervention_codes, catalogue.offered(r))
+            for r in catalogue.region_codes
+        ]
+    )
+
+
 def _not_offered(table: str, cols: dict, people: _People, catalogue: Catalogue) -> Violation | None:
     r = people.region_index(people.rows_of(cols["person_id"]), catalogue)
     if r is None:
@@ -230,7 +244,7 @@ def _not_offered(table: str, cols: dict, people: _People, catalogue: Catalogue) 
     i = _vocabulary_index(cols["intervention"], catalogue.intervention_codes)
     # unknown regions and interventions are the schema's to report, not this rule's
     known = (r >= 0) & (i >= 0)
-    offered = catalogue.availability_matrix()[np.maximum(r, 0), np.maximum(i, 0)]
+    offered = _offer_matrix(catalogue)[np.maximum(r, 0), np.maximum(i, 0)]
     bad = known & ~offered
     regions, interventions = catalogue.region_codes, catalogue.intervention_codes
     pairs = dict.fromkeys(zip(i[bad].tolist(), r[bad].tolist(), strict=True))

@@ -62,6 +62,11 @@ def _at_least(lo) -> pa.Check:
     return pa.Check.ge(lo, error=f"below {lo}")
 
 
+def _finite() -> pa.Check:
+    # inf passes ">= 0" but no one spends infinite hours or years on support
+    return pa.Check.lt(np.inf, error="infinite")
+
+
 def _schema(name: str, columns: dict[str, pa.Column]) -> pa.DataFrameSchema:
     # the regex column admits x_ covariates of any dtype, nulls included; strict flags the rest
     extra = pa.Column(None, regex=True, required=False, nullable=True)
@@ -76,7 +81,7 @@ def persons_schema(catalogue: Catalogue) -> pa.DataFrameSchema:
             "gender": _col("str", _one_of(GENDERS)),
             "age": _col("int", _between(*AGE_RANGE)),
             "region": _col("str", _in_catalogue(catalogue.region_codes)),
-            "years_on_support": _col("float", _at_least(0)),
+            "years_on_support": _col("float", _at_least(0), _finite()),
             "income_source": _col("str", _one_of(INCOME_SOURCES)),
             "referral_source": _col("str", _one_of(REFERRAL_SOURCES)),
             "education": _col("str", _one_of(EDUCATION)),
@@ -99,7 +104,7 @@ def episodes_schema(catalogue: Catalogue) -> pa.DataFrameSchema:
             "intervention": _col("str", _in_catalogue(catalogue.intervention_codes)),
             "start_day": _col("int", _at_least(0)),
             "end_day": _col("int"),  # end >= start is a cross-column rule
-            "hours": _col("float", _at_least(0)),
+            "hours": _col("float", _at_least(0), _finite()),
             "step_before": _col("int", _between(0, catalogue.max_step)),
             "step_after": _col("int", _between(0, catalogue.max_step)),
         },
@@ -133,10 +138,11 @@ def check_schema(
     (the cross-table rules run only on those).
     """
     violations: list[Violation] = []
-    if df.columns.has_duplicates:
-        for name in dict.fromkeys(df.columns[df.columns.duplicated()]):
-            violations.append(Violation(table, str(name), "duplicate column (the first is checked)"))
-        df = df.loc[:, ~df.columns.duplicated()]
+    repeated = set(df.columns[df.columns.duplicated()])
+    for name in repeated:
+        rule = "duplicate column (the first is checked)"
+        violations.append(Violation(table, str(name), rule))
+    df = df.loc[:, ~df.columns.duplicated()] if repeated else df
 
     usable: set[str] = set()
     no_checks: dict[str, dict] = {}
@@ -146,8 +152,9 @@ def check_schema(
         problem = dtype_problem(df[name], column.metadata["kind"])
         if problem:
             violations.append(Violation(table, name, f"wrong dtype: {problem}"))
-            no_checks[name] = {"checks": []}  # value checks would fail on the wrong type; keep nulls
-        else:
+            # value checks would fail on the wrong type; the null check still applies
+            no_checks[name] = {"checks": []}
+        elif name not in repeated:  # the caller's df[name] would be a frame, not a column
             usable.add(name)
     if no_checks:
         schema = schema.update_columns(no_checks)
@@ -174,7 +181,7 @@ def dtype_problem(series: pd.Series, kind: str) -> str | None:
         return None
     expected = "int" if kind == "nullable_int" else kind
     got = str(dtype)
-    if dtype == object:
+    if pdt.is_object_dtype(dtype):
         got += f" holding {pd.api.types.infer_dtype(series, skipna=True)} values"
     elif kind == "nullable_int" and pdt.is_float_dtype(dtype):
         got += " with fractional or infinite values"
@@ -187,7 +194,10 @@ def _is_str(s: pd.Series) -> bool:
         return True
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.api.types.infer_dtype(dtype.categories, skipna=True) in ("string", "empty")
-    return dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+    return pdt.is_object_dtype(dtype) and pd.api.types.infer_dtype(s, skipna=True) in (
+        "string",
+        "empty",
+    )
 
 
 def _is_int(s: pd.Series) -> bool:
@@ -208,7 +218,10 @@ def _is_nullable_int(s: pd.Series) -> bool:
 
 def _is_bool(s: pd.Series) -> bool:
     dtype = s.dtype
-    if pdt.is_bool_dtype(dtype) and dtype != object:
+    if pdt.is_bool_dtype(dtype) and not pdt.is_object_dtype(dtype):
         return True
     # CSV bools with blanks come back as object; accept so the blanks are reported as nulls
-    return dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("boolean", "empty")
+    return pdt.is_object_dtype(dtype) and pd.api.types.infer_dtype(s, skipna=True) in (
+        "boolean",
+        "empty",
+    )

@@ -61,7 +61,9 @@ def from_positions(table: str, column: str, rule: str, positions) -> Violation |
     return Violation(table, column, rule, int(positions.size), tuple(positions[:MAX_ROWS].tolist()))
 
 
-def from_failure_cases(table: str, failure_cases: pd.DataFrame, order: list[str]) -> list[Violation]:
+def from_failure_cases(
+    table: str, failure_cases: pd.DataFrame, order: list[str]
+) -> list[Violation]:
     """Translate pandera's lazy failure cases into violations, one per column and check.
 
     Check error texts may hold `{values}`, filled with the first few bad values. The frame was

@@ -193,7 +193,7 @@ class Dynamics:
 
     def durations(self, pop: Population, chosen: np.ndarray, z: np.ndarray) -> np.ndarray:
         ep = self.world.params["episodes"]
-        scale = self.median_days[chosen] * self.region_duration[pop.region]
+        scale = ep["duration_scale"] * self.median_days[chosen] * self.region_duration[pop.region]
         scale = np.where(self.cm_ostra[chosen] & (pop.region == self.ostra),
                          scale * ep["cm_duration_ostra_sodertorn"], scale)
         return np.maximum(np.rint(scale * np.exp(ep["duration_sd"] * z)), 7).astype(np.int64)

@@ -1,0 +1,116 @@
+"""Fit the simulator's free parameters to a target set by least squares.
+
+Run ``python -m adapt.calibration.fit`` to refit the default world; it prints the fitted values,
+which belong in ``adapt/simulation/presets/default.yaml`` (marked ``calibrated`` there).
+Random numbers are common across evaluations (one seed), so the objective is a deterministic
+function of the parameters and finite differences see the parameters, not sampling noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from adapt.calibration._report import calibration_report
+from adapt.calibration._targets import load_targets
+from adapt.simulation import World, simulate
+
+# name: (scale of one step in the search, lower bound, upper bound)
+FREE_PARAMETERS = {
+    "progress.intercept": (0.3, -3.0, 3.0),
+    "progress.step.2": (0.3, -3.0, 2.0),
+    "progress.step.3": (0.3, -3.0, 2.0),
+    "progress.women_market_penalty": (0.2, 0.0, 2.0),
+    "progress.jump_to_work": (0.1, 0.0, 0.95),
+    "progress.intervention_effect.supported_employment": (0.3, -2.0, 2.0),
+    "exits.work_preparatory_exit": (0.1, 0.2, 0.98),
+    "exits.dropout_intercept": (0.3, -6.0, 0.0),
+    "caseworker.intercept.case_management": (0.3, -3.0, 3.0),
+    "caseworker.intercept.supported_employment": (0.3, -3.0, 3.0),
+    "caseworker.intercept.work_training_social_enterprise": (0.3, -3.0, 3.0),
+    "caseworker.intercept.work_training_employer": (0.3, -3.0, 3.0),
+    "episodes.duration_scale": (0.1, 0.3, 3.0),
+    "episodes.region_duration.hbs": (0.1, 0.5, 3.0),
+    "episodes.region_duration.stockholms_stad": (0.1, 0.5, 3.0),
+    "episodes.cm_duration_ostra_sodertorn": (0.1, 0.2, 2.0),
+    "latent.readiness_region.sodertalje": (0.2, -3.0, 1.0),
+    "exits.enrolment_limit_days.default": (30.0, 120.0, 900.0),
+}
+
+
+def _get(params: dict, dotted: str):
+    node = params
+    for part in dotted.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _overrides(params: dict, values: dict[str, float]) -> dict:
+    """Dotted overrides; list entries (``progress.step.2``) are replaced as whole lists."""
+    out = {}
+    for name, value in values.items():
+        head, _, last = name.rpartition(".")
+        if last.isdigit():
+            current = list(out.get(head, _get(params, head)))
+            current[int(last)] = value
+            out[head] = current
+        else:
+            out[name] = value
+    return out
+
+
+def fit(targets="mia", n_persons: int = 60_000, seed: int = 7, max_evaluations: int = 400,
+        free: dict = FREE_PARAMETERS, verbose: bool = True) -> dict[str, float]:
+    """Fitted values for the `free` parameters of the default world."""
+    targets = load_targets(targets) if isinstance(targets, str) else targets
+    graded = [t for t in targets if t.kind in ("share", "mean", "hours_share")]
+    base = World.from_preset().params
+    names = list(free)
+    start = np.array([float(_get(base, n)) for n in names])
+    scale = np.array([free[n][0] for n in names])
+    # Search variable z = 1 + (value - start) / scale: scipy takes finite-difference steps
+    # relative to |z|, so z must not start at 0.
+    lower = 1 + (np.array([free[n][1] for n in names]) - start) / scale
+    upper = 1 + (np.array([free[n][2] for n in names]) - start) / scale
+    calls = {"n": 0}
+
+    def residuals(z):
+        values = dict(zip(names, start + (z - 1) * scale, strict=True))
+        world = World.from_preset(overrides=_overrides(base, values))
+        data = simulate(n_persons, seed=seed, world=world, truth=False)
+        report = calibration_report(data["persons"], data["episodes"], graded)
+        tol = report["tolerance"].to_numpy(float)
+        r = (report["simulated"].to_numpy(float) - report["target"].to_numpy(float)) / tol
+        calls["n"] += 1
+        if verbose and calls["n"] % 10 == 1:
+            print(f"[{calls['n']:4d}] cost {np.sum(r ** 2):8.2f}  worst "
+                  f"{report['id'].iloc[np.argmax(np.abs(r))]} {np.max(np.abs(r)):.2f} tol", flush=True)
+        return np.nan_to_num(r, nan=10.0)
+
+    z0 = np.clip(np.ones(len(names)), lower + 1e-9, upper - 1e-9)
+    result = least_squares(residuals, z0, bounds=(lower, upper), diff_step=0.15,
+                           max_nfev=max_evaluations, x_scale=1.0)
+    if verbose:
+        print(f"stopped after {result.nfev} evaluations: {result.message} (cost {2 * result.cost:.2f})")
+    return {n: float(round(v, 3)) for n, v in zip(names, start + (result.x - 1) * scale, strict=True)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", default="mia")
+    parser.add_argument("--n-persons", type=int, default=60_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-evaluations", type=int, default=400)
+    args = parser.parse_args()
+    began = time.perf_counter()
+    fitted = fit(args.targets, args.n_persons, args.seed, args.max_evaluations)
+    print(f"fitted in {time.perf_counter() - began:.0f} s:")
+    for name, value in fitted.items():
+        print(f"  {name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
