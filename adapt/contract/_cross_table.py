@@ -71,6 +71,14 @@ def _combine(*codes: np.ndarray) -> np.ndarray:
     return key
 
 
+def _gather(values: np.ndarray, at: np.ndarray, fill) -> np.ndarray:
+    """values[at], with `fill` where `at` is -1."""
+    out = np.full(at.shape, fill, dtype=np.result_type(values.dtype, np.min_scalar_type(fill)))
+    found = at >= 0
+    out[found] = values[at[found]]
+    return out
+
+
 class _People:
     """Look up each row's person (first row wins if an id is duplicated) and their attributes."""
 
@@ -85,20 +93,20 @@ class _People:
     def rows_of(self, person_ids: pd.Series) -> np.ndarray:
         """Row position in persons of each id, -1 if absent."""
         found = _first_match(person_ids, self.cols["person_id"])
-        return np.where(found >= 0, self.cols["_pos"][np.maximum(found, 0)], -1)
+        return _gather(self.cols["_pos"], found, -1)
 
     def exit_day(self, rows: np.ndarray) -> np.ndarray | None:
         if "exit_day" not in self.persons.usable:
             return None
         days = self.persons.df["exit_day"].to_numpy(dtype="float64", na_value=np.nan)
-        return np.where(rows >= 0, days[np.maximum(rows, 0)], np.nan)
+        return _gather(days, rows, np.nan)
 
     def region_index(self, rows: np.ndarray, catalogue: Catalogue) -> np.ndarray | None:
         """Catalogue position of each row's person's region; -1 if unknown."""
         if "region" not in self.persons.usable:
             return None
         index = _vocabulary_index(self.persons.df["region"], catalogue.region_codes)
-        return np.where(rows >= 0, index[np.maximum(rows, 0)], -1)
+        return _gather(index, rows, -1)
 
 
 def check_persons(persons: _Table) -> list[Violation]:
