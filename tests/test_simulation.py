@@ -225,3 +225,9 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
     generate(tmp_path / "out", 120, seed=2, overwrite=True)
     assert len(pd.read_parquet(tmp_path / "out" / "persons")) == 120
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_generated_data_meet_the_contract(small):
+    from adapt.contract import check_tables
+
+    assert check_tables(small["persons"], small["episodes"], small["truth"]) == []

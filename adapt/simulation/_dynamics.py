@@ -130,7 +130,10 @@ class Dynamics:
             + order["repeat_last"] * (np.arange(self.n_interventions)[None, :] == s.last[:, None])
         )
         woman = pop.gender == WOMAN
-        market = col(self.employment_ward, -pr["women_market_penalty"] * woman * (step >= 2))
+        # Labour-market inequality (MIA): the gaps are largest where SE and work training lead on.
+        on_the_market = woman * (step >= 2)
+        market = (col(self.employment, -pr["women_market_penalty"] * on_the_market)
+                  + col(self.work_training, -pr["women_work_training_penalty"] * on_the_market))
         return (base[:, None] + knobs["effect_scale"] * effect
                 + knobs["order_effect_scale"] * order_term + market)
 

@@ -85,6 +85,7 @@ def simulate_slice(world: World, seed: int, index: np.ndarray, chooser: Chooser 
     last_start = np.zeros(n, np.int64)
     last_end = np.zeros(n, np.int64)
     max_end = np.zeros(n, np.int64)
+    ended_by_intervention = np.zeros((n, len(world.interventions)), np.int64)
     active = np.arange(n)
 
     for k in range(1, max_episodes + 1):
@@ -115,6 +116,8 @@ def simulate_slice(world: World, seed: int, index: np.ndarray, chooser: Chooser 
         jump = rng.uniform(idx, _JUMP, k)
         up = step + 1
         up = np.where(dyn.employment[chosen] & (step >= 2) & (jump < pr["jump_to_work"]), 5, up)
+        up = np.where(dyn.work_training[chosen] & (step >= 2) & (jump < pr["work_training_to_job"]),
+                      np.maximum(up, 4), up)
         up = np.where(dyn.guidance[chosen] & (step >= 2) & (jump < pr["jump_to_studies"]),
                       np.maximum(up, 4), up)
         p_back = 1 / (1 + np.exp(-(pr["back_intercept"] + pr["back_health"] * sub_state.health
@@ -133,7 +136,10 @@ def simulate_slice(world: World, seed: int, index: np.ndarray, chooser: Chooser 
         span = last_end[active] - last_start[active]
         inside = last_start[active] + np.floor(span * (0.2 + 0.5 * rng.uniform(idx, _OVERLAP_AT, k)))
         start = np.where(k == 1, 0, np.where(overlap, inside.astype(np.int64), last_end[active] + gap))
+        # An intervention never runs twice at once for one person.
+        start = np.maximum(start, ended_by_intervention[active, chosen])
         end = start + days
+        ended_by_intervention[active, chosen] = end
         hours = dyn.hours(sub_pop, chosen, days, rng.normal(idx, _HOURS, k))
 
         record.append(row=active, episode_no=np.full(len(active), k, np.int8),
