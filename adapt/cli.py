@@ -16,21 +16,52 @@ def main() -> None:
 
 @main.command()
 @click.option("--n-persons", type=click.IntRange(min=1), required=True, help="Persons to simulate.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="The one seed all randomness flows from.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write persons/, episodes/ and truth/ into.")
-@click.option("--preset", default="default", show_default=True,
-              help="World preset (default, order_effects, strong_confounding, "
-                   "unobserved_confounder, gender_bias) or a path to a preset YAML.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a world parameter, e.g. --set knobs.effect_scale=2 (repeatable).")
-@click.option("--catalogue", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Catalogue YAML to use instead of the built-in one.")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=50_000, show_default=True,
-              help="Persons simulated at a time; the data do not depend on it.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes; the data do not depend on it.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="The one seed all randomness flows from.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write persons/, episodes/ and truth/ into.",
+)
+@click.option(
+    "--preset",
+    default="default",
+    show_default=True,
+    help="World preset (default, order_effects, strong_confounding, "
+    "unobserved_confounder, gender_bias) or a path to a preset YAML.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a world parameter, e.g. --set knobs.effect_scale=2 (repeatable).",
+)
+@click.option(
+    "--catalogue",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Catalogue YAML to use instead of the built-in one.",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=50_000,
+    show_default=True,
+    help="Persons simulated at a time; the data do not depend on it.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes; the data do not depend on it.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def generate(n_persons, seed, out, preset, overrides, catalogue, chunk_size, workers, overwrite):
     """Simulate a population and write it, with its ground truth, as Parquet datasets."""
@@ -48,8 +79,9 @@ def generate(n_persons, seed, out, preset, overrides, catalogue, chunk_size, wor
         parsed[key] = yaml.safe_load(value)
     try:
         world = World.from_preset(preset, parsed, load_catalogue(catalogue) if catalogue else None)
-        summary = generate_population(out, n_persons, seed, world, chunk_size=chunk_size,
-                                      workers=workers, overwrite=overwrite)
+        summary = generate_population(
+            out, n_persons, seed, world, chunk_size=chunk_size, workers=workers, overwrite=overwrite
+        )
     except (ValueError, KeyError, FileExistsError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(str(summary))
@@ -57,8 +89,11 @@ def generate(n_persons, seed, out, preset, overrides, catalogue, chunk_size, wor
 
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--catalogue", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Catalogue YAML to check against instead of the built-in one.")
+@click.option(
+    "--catalogue",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Catalogue YAML to check against instead of the built-in one.",
+)
 def validate(folder, catalogue):
     """Check FOLDER's persons, episodes (and truth, if present) against the data contract."""
     from adapt.catalogue import load_catalogue
@@ -79,15 +114,20 @@ def validate(folder, catalogue):
 
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--targets", default="mia", show_default=True,
-              help="Target set name (synthetic_data/targets/NAME.yaml) or path.")
+@click.option(
+    "--targets",
+    default="mia",
+    show_default=True,
+    help="Target set name (synthetic_data/targets/NAME.yaml) or path.",
+)
 def calibrate(folder, targets):
     """Compare the population in FOLDER with a set of published figures."""
     from adapt.calibration import calibration_report, format_report
     from adapt.contract import read_table
 
-    report = calibration_report(read_table(folder, "persons"), read_table(folder, "episodes"),
-                                targets)
+    report = calibration_report(
+        read_table(folder, "persons"), read_table(folder, "episodes"), targets
+    )
     click.echo(format_report(report))
     if not report["passed"].all():
         sys.exit(1)

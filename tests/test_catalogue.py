@@ -17,8 +17,14 @@ def _built_in() -> dict:
 def test_built_in_catalogue_matches_the_brief():
     cat = load_catalogue()
     assert len(cat.intervention_codes) == 15 and len(cat.region_codes) == 6
-    assert cat.offered("sodertalje") == ("ips", "boston_model", "work_training_social_enterprise",
-                                         "work_training_employer", "activity_centre", "health_group")
+    assert cat.offered("sodertalje") == (
+        "ips",
+        "boston_model",
+        "work_training_social_enterprise",
+        "work_training_employer",
+        "activity_centre",
+        "health_group",
+    )
     assert cat.availability()["work_training_social_enterprise"].all()
     assert cat.interventions["health_group"].name("sv") == "Hälsogrupp"
     assert cat.steps[5].name("en") == "In unsubsidised work"
@@ -27,10 +33,16 @@ def test_built_in_catalogue_matches_the_brief():
 
 def test_a_region_and_an_intervention_added_in_yaml_are_simulated(tmp_path):
     raw = _built_in()
-    raw["interventions"]["peer_support"] = {"sv": "Kamratstöd", "en": "Peer support",
-                                            "family": "counselling"}
-    raw["regions"]["gotland"] = {"name": "Gotland", "mia_participants": 300,
-                                 "offers": ["peer_support", "supported_employment"]}
+    raw["interventions"]["peer_support"] = {
+        "sv": "Kamratstöd",
+        "en": "Peer support",
+        "family": "counselling",
+    }
+    raw["regions"]["gotland"] = {
+        "name": "Gotland",
+        "mia_participants": 300,
+        "offers": ["peer_support", "supported_employment"],
+    }
     path = tmp_path / "catalogue.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     cat = load_catalogue(path)
@@ -39,11 +51,17 @@ def test_a_region_and_an_intervention_added_in_yaml_are_simulated(tmp_path):
     assert set(gotland["intervention"]) == {"peer_support", "supported_employment"}
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda raw: raw["regions"]["hbs"]["offers"].append("yoga"), "unknown interventions ['yoga']"),
-    (lambda raw: raw["interventions"]["ips"].pop("family"), "interventions.ips: missing field"),
-    (lambda raw: raw.pop("steps"), "section 'steps' is missing"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda raw: raw["regions"]["hbs"]["offers"].append("yoga"),
+            "unknown interventions ['yoga']",
+        ),
+        (lambda raw: raw["interventions"]["ips"].pop("family"), "interventions.ips: missing field"),
+        (lambda raw: raw.pop("steps"), "section 'steps' is missing"),
+    ],
+)
 def test_broken_catalogues_are_named(tmp_path, mutate, message):
     raw = _built_in()
     mutate(raw)

@@ -10,8 +10,10 @@ from adapt.cli import main
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "world"
-    result = CliRunner().invoke(main, ["generate", "--n-persons", "600", "--seed", "3",
-                                       "--out", str(out), "--chunk-size", "250"])
+    result = CliRunner().invoke(
+        main,
+        ["generate", "--n-persons", "600", "--seed", "3", "--out", str(out), "--chunk-size", "250"],
+    )
     assert result.exit_code == 0, result.output
     return out, result.output
 
@@ -64,8 +66,10 @@ def test_generate_refuses_an_existing_folder_and_a_bad_override(generated):
     out, _ = generated
     again = CliRunner().invoke(main, ["generate", "--n-persons", "10", "--out", str(out)])
     assert again.exit_code != 0 and "overwrite" in again.output
-    bad = CliRunner().invoke(main, ["generate", "--n-persons", "10", "--out", str(out) + "2",
-                                    "--set", "knobs.no_such_knob=1"])
+    bad = CliRunner().invoke(
+        main,
+        ["generate", "--n-persons", "10", "--out", str(out) + "2", "--set", "knobs.no_such_knob=1"],
+    )
     assert bad.exit_code != 0 and "knobs.no_such_knob" in bad.output
 
 

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 
 from adapt.catalogue import load_catalogue
-from adapt.simulation import Oracle, World, available_presets, generate, simulate
-from adapt.simulation import _generate
+from adapt.simulation import Oracle, World, _generate, available_presets, generate, simulate
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,9 @@ def test_in_memory_and_on_disk_agree(tmp_path, small):
     on_disk = _read(tmp_path / "d")
     for table in ("episodes", "truth"):
         pd.testing.assert_frame_equal(on_disk[table], small[table])
-    pd.testing.assert_series_equal(on_disk["persons"]["exit_reason"], small["persons"]["exit_reason"])
+    pd.testing.assert_series_equal(
+        on_disk["persons"]["exit_reason"], small["persons"]["exit_reason"]
+    )
 
 
 def test_seed_changes_the_data():
@@ -54,15 +55,24 @@ def test_histories_have_the_documented_shape(small):
     numbering = episodes.groupby("person_id")["episode_no"].agg(["min", "max", "size"])
     assert (numbering["min"] == 1).all() and (numbering["max"] == numbering["size"]).all()
     assert (episodes["end_day"] >= episodes["start_day"]).all()
-    assert episodes["step_before"].between(0, 5).all() and episodes["step_after"].between(0, 5).all()
+    assert (
+        episodes["step_before"].between(0, 5).all() and episodes["step_after"].between(0, 5).all()
+    )
     steps_back = (episodes["step_after"] < episodes["step_before"]).mean()
     assert 0 < steps_back < 0.2
     ends = episodes.groupby("person_id")["end_day"].max()
     exited = persons.dropna(subset=["exit_day"]).set_index("person_id")
     assert (ends.reindex(exited.index).fillna(0) <= exited["exit_day"]).all()
-    assert set(persons["exit_reason"]) <= {"work", "studies", "work_preparatory", "other_support",
-                                           "sickness_compensation", "dropped_out", "moved",
-                                           "ongoing"}
+    assert set(persons["exit_reason"]) <= {
+        "work",
+        "studies",
+        "work_preparatory",
+        "other_support",
+        "sickness_compensation",
+        "dropped_out",
+        "moved",
+        "ongoing",
+    }
     assert persons["exit_day"].isna().equals(persons["exit_reason"] == "ongoing")
 
 
@@ -134,11 +144,17 @@ def test_a_better_policy_beats_the_caseworkers_and_a_worse_one_loses():
 
     def by_truth(best):
         def policy(batch):
-            probs = oracle._dynamics.progress_probabilities(batch._context.population,
-                                                            batch._context.state)
+            probs = oracle._dynamics.progress_probabilities(
+                batch._context.population, batch._context.state
+            )
             probs = np.where(batch.available.to_numpy(), probs, np.nan if best else np.inf)
-            pick = np.nanargmax(probs, axis=1) if best else np.argmin(np.nan_to_num(probs, nan=np.inf), axis=1)
+            pick = (
+                np.nanargmax(probs, axis=1)
+                if best
+                else np.argmin(np.nan_to_num(probs, nan=np.inf), axis=1)
+            )
             return batch.available.columns[pick]
+
         return policy
 
     better = oracle.compare(by_truth(True), "behaviour", n_persons=3000)
@@ -180,12 +196,23 @@ def test_planted_gender_bias_steers_women_away_from_employment_support():
     def share_women_in_se(world):
         d = simulate(8000, seed=6, world=world, truth=False)
         e = d["episodes"].merge(d["persons"][["person_id", "gender"]], on="person_id")
-        employmentward = e["intervention"].isin(["supported_employment", "ips",
-                                                 "work_training_social_enterprise",
-                                                 "work_training_employer"])
-        return employmentward[e["gender"] == "woman"].mean() - employmentward[e["gender"] == "man"].mean()
+        employmentward = e["intervention"].isin(
+            [
+                "supported_employment",
+                "ips",
+                "work_training_social_enterprise",
+                "work_training_employer",
+            ]
+        )
+        return (
+            employmentward[e["gender"] == "woman"].mean()
+            - employmentward[e["gender"] == "man"].mean()
+        )
 
-    assert share_women_in_se(World.from_preset("gender_bias")) < share_women_in_se(World.from_preset()) - 0.05
+    assert (
+        share_women_in_se(World.from_preset("gender_bias"))
+        < share_women_in_se(World.from_preset()) - 0.05
+    )
 
 
 def test_unknown_presets_and_parameters_are_named():

@@ -4,5 +4,11 @@ from adapt.calibration._outcomes import person_outcomes
 from adapt.calibration._report import calibration_report, format_report, measure
 from adapt.calibration._targets import Target, load_targets
 
-__all__ = ["Target", "calibration_report", "format_report", "load_targets", "measure",
-           "person_outcomes"]
+__all__ = [
+    "Target",
+    "calibration_report",
+    "format_report",
+    "load_targets",
+    "measure",
+    "person_outcomes",
+]

@@ -11,8 +11,9 @@ PROGRESS_EXITS = ("work", "studies", "work_preparatory")
 WORK_TRAINING = ("work_training_social_enterprise", "work_training_employer")
 
 
-def person_outcomes(persons: pd.DataFrame, episodes: pd.DataFrame,
-                    catalogue: Catalogue | None = None) -> pd.DataFrame:
+def person_outcomes(
+    persons: pd.DataFrame, episodes: pd.DataFrame, catalogue: Catalogue | None = None
+) -> pd.DataFrame:
     """The persons table plus derived columns.
 
     Derived: ``ended``, ``progressed`` (ended to work, studies or an ordinary programme),
@@ -30,8 +31,12 @@ def person_outcomes(persons: pd.DataFrame, episodes: pd.DataFrame,
     out["months_enrolled"] = out["exit_day"].astype("float64") / DAYS_PER_MONTH
 
     person = episodes["person_id"]
-    had = pd.crosstab(person, episodes["intervention"]).reindex(
-        index=out["person_id"], columns=list(catalogue.intervention_codes), fill_value=0) > 0
+    had = (
+        pd.crosstab(person, episodes["intervention"]).reindex(
+            index=out["person_id"], columns=list(catalogue.intervention_codes), fill_value=0
+        )
+        > 0
+    )
     for code in catalogue.intervention_codes:
         out[f"had_{code}"] = had[code].to_numpy()
     out["had_work_training"] = had[[c for c in WORK_TRAINING if c in had]].any(axis=1).to_numpy()

@@ -14,22 +14,30 @@ def _rows(outcomes: pd.DataFrame, expression: str) -> pd.DataFrame:
     return outcomes if expression == "all" else outcomes.query(expression)
 
 
-def measure(target: Target, outcomes: pd.DataFrame) -> tuple[float | str, int]:
-    """The simulated value of `target` and the number of persons it is measured on."""
+def measure(target: Target, outcomes: pd.DataFrame) -> tuple[float | str, int, float]:
+    """The value of `target` in `outcomes`, the persons it is measured on, its standard error."""
     if target.kind == "highest":
         means = outcomes.groupby(target.by)[target.column].mean()
-        return str(means.idxmax()), len(outcomes)
+        return str(means.idxmax()), len(outcomes), float("nan")
     rows = _rows(outcomes, target.population)
-    if len(rows) == 0:
-        return float("nan"), 0
+    n = len(rows)
+    if n == 0:
+        return float("nan"), 0, float("nan")
     if target.kind in ("share", "at_least"):
-        return float(rows.eval(target.condition).mean()), len(rows)
+        p = float(rows.eval(target.condition).mean())
+        return p, n, float(np.sqrt(p * (1 - p) / n))
     if target.kind == "mean":
-        return float(rows[target.column].mean()), len(rows)
+        values = rows[target.column].astype("float64")
+        return float(values.mean()), n, float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
     if target.kind == "hours_share":
-        total = rows["total_hours"].sum()
-        part = rows.loc[rows.eval(target.condition), "total_hours"].sum()
-        return float(part / total) if total > 0 else float("nan"), len(rows)
+        hours = rows["total_hours"].to_numpy(float)
+        part = np.where(rows.eval(target.condition).to_numpy(bool), hours, 0.0)
+        if hours.sum() <= 0:
+            return float("nan"), n, float("nan")
+        share = part.sum() / hours.sum()
+        # Delta-method standard error of a ratio of sums over persons.
+        residual = part - share * hours
+        return float(share), n, float(np.sqrt((residual**2).sum()) / hours.sum())
     raise ValueError(f"unknown target kind {target.kind!r}")
 
 
@@ -43,24 +51,39 @@ def _passed(target: Target, value) -> bool:
     return abs(value - target.value) <= target.tolerance + 1e-12
 
 
-def calibration_report(persons: pd.DataFrame, episodes: pd.DataFrame,
-                       targets: str | list[Target] = "mia",
-                       catalogue: Catalogue | None = None) -> pd.DataFrame:
-    """One row per target: figure, target, simulated, tolerance, passed, n, source."""
+def calibration_report(
+    persons: pd.DataFrame,
+    episodes: pd.DataFrame,
+    targets: str | list[Target] = "mia",
+    catalogue: Catalogue | None = None,
+) -> pd.DataFrame:
+    """One row per target: figure, target, simulated, tolerance, passed, n, standard error."""
     if isinstance(targets, str):
         targets = load_targets(targets)
     outcomes = person_outcomes(persons, episodes, catalogue)
     rows = []
     for target in targets:
-        value, n = measure(target, outcomes)
-        rows.append({"id": target.id, "figure": target.figure, "kind": target.kind,
-                     "target": target.value, "simulated": value, "tolerance": target.tolerance,
-                     "passed": _passed(target, value), "n": n, "source": target.source})
+        value, n, standard_error = measure(target, outcomes)
+        rows.append(
+            {
+                "id": target.id,
+                "figure": target.figure,
+                "kind": target.kind,
+                "target": target.value,
+                "simulated": value,
+                "tolerance": target.tolerance,
+                "passed": _passed(target, value),
+                "n": n,
+                "standard_error": standard_error,
+                "source": target.source,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def format_report(report: pd.DataFrame) -> str:
     """The report as a plain-text table, shares in percent and means as they are."""
+
     def show(kind, value):
         if isinstance(value, str):
             return value
@@ -75,8 +98,10 @@ def format_report(report: pd.DataFrame) -> str:
 
     lines = [f"{'figure':<70} {'target':>8} {'simulated':>9} {'tol':>7} {'n':>8}  result"]
     for r in report.itertuples():
-        lines.append(f"{r.figure[:70]:<70} {show(r.kind, r.target):>8} {show(r.kind, r.simulated):>9} "
-                     f"{tolerance(r.kind, r.tolerance):>7} {r.n:>8}  {'pass' if r.passed else 'FAIL'}")
+        lines.append(
+            f"{r.figure[:70]:<70} {show(r.kind, r.target):>8} {show(r.kind, r.simulated):>9} "
+            f"{tolerance(r.kind, r.tolerance):>7} {r.n:>8}  {'pass' if r.passed else 'FAIL'}"
+        )
     n_pass = int(report["passed"].sum())
     lines.append(f"{n_pass} of {len(report)} targets met")
     return "\n".join(lines)

@@ -42,6 +42,8 @@ def load_targets(name_or_path: str | Path = "mia") -> list[Target]:
         except TypeError as error:
             raise ValueError(f"{path}: target #{i} ({entry.get('id')}): {error}") from None
         if target.kind not in KINDS:
-            raise ValueError(f"{path}: target {target.id!r} has kind {target.kind!r}; expected one of {KINDS}")
+            raise ValueError(
+                f"{path}: target {target.id!r} has kind {target.kind!r}; expected one of {KINDS}"
+            )
         targets.append(target)
     return targets

@@ -65,8 +65,14 @@ def _overrides(params: dict, values: dict[str, float]) -> dict:
     return out
 
 
-def fit(targets="mia", n_persons: int = 60_000, seed: int = 7, max_evaluations: int = 400,
-        free: dict = FREE_PARAMETERS, verbose: bool = True) -> dict[str, float]:
+def fit(
+    targets="mia",
+    n_persons: int = 60_000,
+    seed: int = 7,
+    max_evaluations: int = 400,
+    free: dict = FREE_PARAMETERS,
+    verbose: bool = True,
+) -> dict[str, float]:
     """Fitted values for the `free` parameters of the default world."""
     targets = load_targets(targets) if isinstance(targets, str) else targets
     graded = [t for t in targets if t.kind in ("share", "mean", "hours_share")]
@@ -89,16 +95,25 @@ def fit(targets="mia", n_persons: int = 60_000, seed: int = 7, max_evaluations: 
         r = (report["simulated"].to_numpy(float) - report["target"].to_numpy(float)) / tol
         calls["n"] += 1
         if verbose and calls["n"] % 10 == 1:
-            print(f"[{calls['n']:4d}] cost {np.sum(r ** 2):8.2f}  worst "
-                  f"{report['id'].iloc[np.argmax(np.abs(r))]} {np.max(np.abs(r)):.2f} tol", flush=True)
+            print(
+                f"[{calls['n']:4d}] cost {np.sum(r**2):8.2f}  worst "
+                f"{report['id'].iloc[np.argmax(np.abs(r))]} {np.max(np.abs(r)):.2f} tol",
+                flush=True,
+            )
         return np.nan_to_num(r, nan=10.0)
 
     z0 = np.clip(np.ones(len(names)), lower + 1e-9, upper - 1e-9)
-    result = least_squares(residuals, z0, bounds=(lower, upper), diff_step=0.15,
-                           max_nfev=max_evaluations, x_scale=1.0)
+    result = least_squares(
+        residuals, z0, bounds=(lower, upper), diff_step=0.15, max_nfev=max_evaluations, x_scale=1.0
+    )
     if verbose:
-        print(f"stopped after {result.nfev} evaluations: {result.message} (cost {2 * result.cost:.2f})")
-    return {n: float(round(v, 3)) for n, v in zip(names, start + (result.x - 1) * scale, strict=True)}
+        print(
+            f"stopped after {result.nfev} evaluations: {result.message} "
+            f"(cost {2 * result.cost:.2f})"
+        )
+    return {
+        n: float(round(v, 3)) for n, v in zip(names, start + (result.x - 1) * scale, strict=True)
+    }
 
 
 def main() -> None:

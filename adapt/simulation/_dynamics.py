@@ -10,8 +10,16 @@ from scipy.special import expit
 from adapt.simulation._population import WOMAN, Population
 from adapt.simulation._world import World
 
-EXIT_REASONS = ("work", "studies", "work_preparatory", "other_support", "sickness_compensation",
-                "dropped_out", "moved", "ongoing")
+EXIT_REASONS = (
+    "work",
+    "studies",
+    "work_preparatory",
+    "other_support",
+    "sickness_compensation",
+    "dropped_out",
+    "moved",
+    "ongoing",
+)
 WORK, STUDIES, WORK_PREP, OTHER_SUPPORT, SICKNESS_COMP, DROPPED_OUT, MOVED, ONGOING = range(8)
 NO_EXIT = -1
 
@@ -23,16 +31,21 @@ class State:
     step: np.ndarray
     readiness: np.ndarray
     health: np.ndarray
-    last: np.ndarray            # last intervention index, -1 before the first episode
+    last: np.ndarray  # last intervention index, -1 before the first episode
     n_done: np.ndarray
-    done_family: np.ndarray     # (n, n_families) bool
+    done_family: np.ndarray  # (n, n_families) bool
 
     @classmethod
     def at_entry(cls, world: World, pop: Population) -> State:
         n = len(pop)
-        return cls(step=pop.entry_step.copy(), readiness=pop.readiness.copy(),
-                   health=pop.health.copy(), last=np.full(n, -1), n_done=np.zeros(n, np.int64),
-                   done_family=np.zeros((n, len(world.families)), bool))
+        return cls(
+            step=pop.entry_step.copy(),
+            readiness=pop.readiness.copy(),
+            health=pop.health.copy(),
+            last=np.full(n, -1),
+            n_done=np.zeros(n, np.int64),
+            done_family=np.zeros((n, len(world.families)), bool),
+        )
 
     def take(self, rows: np.ndarray) -> State:
         return State(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
@@ -53,19 +66,22 @@ class Dynamics:
         self.coordination = is_family["coordination"]
         self.counselling = is_family["counselling"]
         self.guidance = is_family["guidance"]
-        self.preparation_families = np.array([f in ("readiness_course", "group_activity") for f in fam])
+        self.preparation_families = np.array(
+            [f in ("readiness_course", "group_activity") for f in fam]
+        )
         self.employment_ward = self.employment | self.work_training
         cat = world.catalogue
-        self.language_adapted = np.array([cat.interventions[i].language_adapted
-                                          for i in world.interventions])
+        self.language_adapted = np.array(
+            [cat.interventions[i].language_adapted for i in world.interventions]
+        )
         codes = world.interventions
         self.boston = np.array([c == "boston_model" for c in codes])
         self.ips = np.array([c == "ips" for c in codes])
         self.employer = np.array([c == "work_training_employer" for c in codes])
         self.social_enterprise = np.array([c == "work_training_social_enterprise" for c in codes])
 
-        fit = np.array([pr["stage_fit"][f] for f in fam])          # (families, steps)
-        self.stage_fit = fit[self.family].T                          # (steps, interventions)
+        fit = np.array([pr["stage_fit"][f] for f in fam])  # (families, steps)
+        self.stage_fit = fit[self.family].T  # (steps, interventions)
         self.effect = world.by_intervention(pr["intervention_effect"])
         self.step_coef = np.asarray(pr["step"], float)
 
@@ -81,11 +97,14 @@ class Dynamics:
 
         ep = p["episodes"]
         self.median_days = world.by_intervention(ep["median_days_intervention"], ep["median_days"])
-        self.hours_per_week = world.by_intervention(ep["hours_per_week_intervention"],
-                                                    ep["hours_per_week"])
+        self.hours_per_week = world.by_intervention(
+            ep["hours_per_week_intervention"], ep["hours_per_week"]
+        )
         self.region_duration = world.by_region(ep["region_duration"])
         self.cm_ostra = np.array([c == "case_management" for c in codes])
-        self.ostra = world.regions.index("ostra_sodertorn") if "ostra_sodertorn" in world.regions else -1
+        self.ostra = (
+            world.regions.index("ostra_sodertorn") if "ostra_sodertorn" in world.regions else -1
+        )
         dyn = p["dynamics"]
         self.readiness_gain = world.by_family(dyn["readiness_gain"])[self.family]
         self.health_gain = world.by_family(dyn["health_gain"])[self.family]
@@ -97,20 +116,32 @@ class Dynamics:
         pr = self.world.params["progress"]
         knobs = self.world.knobs
         step = s.step
-        base = (pr["intercept"] + self.step_coef[step] + pr["readiness"] * s.readiness
-                + pr["health"] * s.health)
+        base = (
+            pr["intercept"]
+            + self.step_coef[step]
+            + pr["readiness"] * s.readiness
+            + pr["health"] * s.health
+        )
         weak = pop.swedish == 0
         fluent = pop.swedish == 2
-        educated = np.isin(pop.education, [self.edu_levels.index("upper_secondary"),
-                                           self.edu_levels.index("post_secondary")])
+        educated = np.isin(
+            pop.education,
+            [self.edu_levels.index("upper_secondary"), self.edu_levels.index("post_secondary")],
+        )
         col = lambda mask, values: mask[None, :] * values[:, None]  # noqa: E731
         effect = (
-            self.stage_fit[step] + self.effect[None, :]
-            + col(self.employment, pr["employment_readiness_slope"]
-                  * (s.readiness - pr["employment_readiness_threshold"]))
+            self.stage_fit[step]
+            + self.effect[None, :]
+            + col(
+                self.employment,
+                pr["employment_readiness_slope"]
+                * (s.readiness - pr["employment_readiness_threshold"]),
+            )
             + col(self.coordination, pr["coordination_need"] * pop.coordination_need)
-            + col(self.language_adapted, pr["language_adapted_weak_swedish"] * weak
-                  + pr["language_adapted_fluent"] * fluent)
+            + col(
+                self.language_adapted,
+                pr["language_adapted_weak_swedish"] * weak + pr["language_adapted_fluent"] * fluent,
+            )
             + col(self.boston, pr["boston_weak_swedish"] * weak)
             + col(self.ips, pr["ips_mental"] * pop.mental_ill_health)
             + col(self.counselling, pr["counselling_mental"] * pop.mental_ill_health)
@@ -122,8 +153,11 @@ class Dynamics:
         prepared = (s.done_family & self.preparation_families[None, :]).any(axis=1)
         first = s.n_done == 0
         order_term = (
-            col(self.employment, order["employment_after_work_training"] * done_wt
-                + order["employment_first"] * first)
+            col(
+                self.employment,
+                order["employment_after_work_training"] * done_wt
+                + order["employment_first"] * first,
+            )
             + col(self.work_training, order["work_training_after_preparation"] * prepared)
             + col(self.coordination, order["coordination_first"] * first)
             + col(self.guidance, order["guidance_after_work_training"] * done_wt)
@@ -132,10 +166,15 @@ class Dynamics:
         woman = pop.gender == WOMAN
         # Labour-market inequality (MIA): the gaps are largest where SE and work training lead on.
         on_the_market = woman * (step >= 2)
-        market = (col(self.employment, -pr["women_market_penalty"] * on_the_market)
-                  + col(self.work_training, -pr["women_work_training_penalty"] * on_the_market))
-        return (base[:, None] + knobs["effect_scale"] * effect
-                + knobs["order_effect_scale"] * order_term + market)
+        market = col(self.employment, -pr["women_market_penalty"] * on_the_market) + col(
+            self.work_training, -pr["women_work_training_penalty"] * on_the_market
+        )
+        return (
+            base[:, None]
+            + knobs["effect_scale"] * effect
+            + knobs["order_effect_scale"] * order_term
+            + market
+        )
 
     def progress_probabilities(self, pop: Population, s: State) -> np.ndarray:
         return expit(self.progress_logits(pop, s))
@@ -145,18 +184,23 @@ class Dynamics:
         """The part of readiness a caseworker can read off the file (no noise, no latent trait)."""
         lat = self.world.params["latent"]
         edu = np.array([lat["readiness_education"][e] for e in self.edu_levels])
-        return (lat["readiness_support_years"] * (pop.years_on_support - 7.0)
-                + lat["readiness_age_over_45"] * np.maximum(pop.age - 45, 0)
-                + lat["readiness_weak_swedish"] * (pop.swedish == 0)
-                + lat["readiness_basic_swedish"] * (pop.swedish == 1)
-                + edu[pop.education] + lat["readiness_mental"] * pop.mental_ill_health)
+        return (
+            lat["readiness_support_years"] * (pop.years_on_support - 7.0)
+            + lat["readiness_age_over_45"] * np.maximum(pop.age - 45, 0)
+            + lat["readiness_weak_swedish"] * (pop.swedish == 0)
+            + lat["readiness_basic_swedish"] * (pop.swedish == 1)
+            + edu[pop.education]
+            + lat["readiness_mental"] * pop.mental_ill_health
+        )
 
     def behaviour_probabilities(self, pop: Population, s: State) -> np.ndarray:
         """The caseworkers' choice probabilities over the interventions each region offers."""
         cw, knobs = self.world.params["caseworker"], self.world.knobs
         col = lambda mask, values: mask[None, :] * values[:, None]  # noqa: E731
-        readiness_signal = (knobs["confounding_strength"] * (self.observed_readiness(pop) + 0.3 * s.step)
-                            + knobs["unobserved_confounding"] * pop.confounder)
+        readiness_signal = (
+            knobs["confounding_strength"] * (self.observed_readiness(pop) + 0.3 * s.step)
+            + knobs["unobserved_confounding"] * pop.confounder
+        )
         done_wt = s.done_family[:, self.world.families.index("work_training")]
         prepared = (s.done_family & self.preparation_families[None, :]).any(axis=1)
         score = (
@@ -169,7 +213,9 @@ class Dynamics:
             + col(self.work_training, cw["work_training_after_preparation"] * prepared)
             + col(self.employment, cw["employment_after_work_training"] * done_wt)
             + self.cw_first[pop.region] * (s.n_done == 0)[:, None]
-            + col(self.language_adapted, cw["weak_swedish_to_language_adapted"] * (pop.swedish == 0))
+            + col(
+                self.language_adapted, cw["weak_swedish_to_language_adapted"] * (pop.swedish == 0)
+            )
             + col(self.employment_ward, -knobs["gender_bias"] * (pop.gender == WOMAN))
         )
         available = self.world.available[pop.region]
@@ -181,13 +227,23 @@ class Dynamics:
         return (1 - eps) * softmax + eps * available / available.sum(axis=1, keepdims=True)
 
     # -- after an episode -------------------------------------------------------------------------
-    def update(self, s: State, chosen: np.ndarray, progressed: np.ndarray, new_step: np.ndarray,
-               health_shock: np.ndarray, pop: Population) -> None:
+    def update(
+        self,
+        s: State,
+        chosen: np.ndarray,
+        progressed: np.ndarray,
+        new_step: np.ndarray,
+        health_shock: np.ndarray,
+        pop: Population,
+    ) -> None:
         """Move each person's state on after an episode with `chosen` interventions."""
         dyn = self.world.params["dynamics"]
         weak_boost = 1 + 0.5 * (self.language_adapted[chosen] & (pop.swedish == 0))
-        s.readiness = (s.readiness + self.world.knobs["effect_scale"] * self.readiness_gain[chosen]
-                       * weak_boost + dyn["readiness_gain_on_progress"] * progressed)
+        s.readiness = (
+            s.readiness
+            + self.world.knobs["effect_scale"] * self.readiness_gain[chosen] * weak_boost
+            + dyn["readiness_gain_on_progress"] * progressed
+        )
         s.health = s.health + self.health_gain[chosen] + health_shock
         s.step = new_step
         s.done_family[np.arange(len(chosen)), self.family[chosen]] = True
@@ -197,19 +253,34 @@ class Dynamics:
     def durations(self, pop: Population, chosen: np.ndarray, z: np.ndarray) -> np.ndarray:
         ep = self.world.params["episodes"]
         scale = ep["duration_scale"] * self.median_days[chosen] * self.region_duration[pop.region]
-        scale = np.where(self.cm_ostra[chosen] & (pop.region == self.ostra),
-                         scale * ep["cm_duration_ostra_sodertorn"], scale)
+        scale = np.where(
+            self.cm_ostra[chosen] & (pop.region == self.ostra),
+            scale * ep["cm_duration_ostra_sodertorn"],
+            scale,
+        )
         return np.maximum(np.rint(scale * np.exp(ep["duration_sd"] * z)), 7).astype(np.int64)
 
     def hours(self, pop: Population, chosen: np.ndarray, days: np.ndarray, z: np.ndarray):
         ep = self.world.params["episodes"]
         per_week = self.hours_per_week[chosen] * np.where(
             self.social_enterprise[chosen] & (pop.gender == WOMAN),
-            ep["women_social_enterprise_hours"], 1.0)
-        return np.round(days / 7.0 * per_week * np.exp(ep["hours_sd"] * z - ep["hours_sd"] ** 2 / 2), 1)
+            ep["women_social_enterprise_hours"],
+            1.0,
+        )
+        return np.round(
+            days / 7.0 * per_week * np.exp(ep["hours_sd"] * z - ep["hours_sd"] ** 2 / 2), 1
+        )
 
-    def exit_reasons(self, pop: Population, s: State, chosen: np.ndarray, elapsed: np.ndarray,
-                     last_episode: bool, u_exit: np.ndarray, u_kind: np.ndarray) -> np.ndarray:
+    def exit_reasons(
+        self,
+        pop: Population,
+        s: State,
+        chosen: np.ndarray,
+        elapsed: np.ndarray,
+        last_episode: bool,
+        u_exit: np.ndarray,
+        u_kind: np.ndarray,
+    ) -> np.ndarray:
         """The reason each person leaves after this episode, or NO_EXIT."""
         ex = self.world.params["exits"]
         step = s.step
@@ -222,14 +293,30 @@ class Dynamics:
         at3 = (step == 3) & (u_exit < ex["work_preparatory_exit"])
         reason[at3] = WORK_PREP
         # Other ways out, for those still in: one uniform split into competing hazards.
-        p_drop = expit(ex["dropout_intercept"] + ex["dropout_health"] * s.health
-                       + ex["dropout_readiness"] * s.readiness)
-        p_sick = expit(ex["sickness_compensation_intercept"]
-                       + ex["sickness_compensation_health"] * s.health)
-        cuts = np.cumsum(np.stack([p_drop, p_sick, np.full_like(p_drop, ex["moved"]),
-                                   np.full_like(p_drop, ex["other_support"])]), axis=0)
-        other = np.select([u_kind < cuts[0], u_kind < cuts[1], u_kind < cuts[2], u_kind < cuts[3]],
-                          [DROPPED_OUT, SICKNESS_COMP, MOVED, OTHER_SUPPORT], NO_EXIT)
+        p_drop = expit(
+            ex["dropout_intercept"]
+            + ex["dropout_health"] * s.health
+            + ex["dropout_readiness"] * s.readiness
+        )
+        p_sick = expit(
+            ex["sickness_compensation_intercept"] + ex["sickness_compensation_health"] * s.health
+        )
+        cuts = np.cumsum(
+            np.stack(
+                [
+                    p_drop,
+                    p_sick,
+                    np.full_like(p_drop, ex["moved"]),
+                    np.full_like(p_drop, ex["other_support"]),
+                ]
+            ),
+            axis=0,
+        )
+        other = np.select(
+            [u_kind < cuts[0], u_kind < cuts[1], u_kind < cuts[2], u_kind < cuts[3]],
+            [DROPPED_OUT, SICKNESS_COMP, MOVED, OTHER_SUPPORT],
+            NO_EXIT,
+        )
         still = reason == NO_EXIT
         reason[still] = other[still]
         handed_back = (reason == NO_EXIT) & ((elapsed >= pop.enrolment_limit) | last_episode)

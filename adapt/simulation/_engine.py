@@ -13,8 +13,21 @@ from adapt.simulation._random import CounterRNG
 from adapt.simulation._world import World
 
 # Stream numbers for draws made once per episode (offset past the population's streams).
-(_CHOICE, _PROGRESS, _JUMP, _BACK, _DURATION, _GAP, _OVERLAP, _OVERLAP_AT, _HOURS, _SHOCK,
- _EXIT, _EXIT_KIND, _ADMIN) = range(100, 113)
+(
+    _CHOICE,
+    _PROGRESS,
+    _JUMP,
+    _BACK,
+    _DURATION,
+    _GAP,
+    _OVERLAP,
+    _OVERLAP_AT,
+    _HOURS,
+    _SHOCK,
+    _EXIT,
+    _EXIT_KIND,
+    _ADMIN,
+) = range(100, 113)
 
 Chooser = Callable[["DecisionContext"], np.ndarray]
 
@@ -23,11 +36,11 @@ Chooser = Callable[["DecisionContext"], np.ndarray]
 class DecisionContext:
     """What a policy is handed at one round of decisions (rows: persons deciding now)."""
 
-    rows: np.ndarray              # positions in the population
+    rows: np.ndarray  # positions in the population
     episode_no: np.ndarray
     state: State
     population: Population
-    available: np.ndarray         # (rows, interventions) bool
+    available: np.ndarray  # (rows, interventions) bool
     history: EpisodeRecord
 
 
@@ -49,8 +62,10 @@ class EpisodeRecord:
             getattr(self, name).append(values)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {name: (np.concatenate(values) if values else np.array([], dtype=np.int64))
-                for name, values in vars(self).items()}
+        return {
+            name: (np.concatenate(values) if values else np.array([], dtype=np.int64))
+            for name, values in vars(self).items()
+        }
 
 
 @dataclass
@@ -59,13 +74,19 @@ class Simulated:
 
     population: Population
     episodes: dict[str, np.ndarray]
-    exit_day: np.ndarray          # -1 while ongoing at the data cut
+    exit_day: np.ndarray  # -1 while ongoing at the data cut
     exit_reason: np.ndarray
     truth: dict[str, np.ndarray] | None
 
 
-def simulate_slice(world: World, seed: int, index: np.ndarray, chooser: Chooser | None = None,
-                   record_truth: bool = True, data_cut: bool = True) -> Simulated:
+def simulate_slice(
+    world: World,
+    seed: int,
+    index: np.ndarray,
+    chooser: Chooser | None = None,
+    record_truth: bool = True,
+    data_cut: bool = True,
+) -> Simulated:
     """Simulate the persons with global indices `index` from entry to exit.
 
     `chooser` picks an intervention index per deciding person; without it the caseworkers'
@@ -100,15 +121,20 @@ def simulate_slice(world: World, seed: int, index: np.ndarray, chooser: Chooser 
             probs = dyn.behaviour_probabilities(sub_pop, sub_state)
             chosen = rng.choice(idx, _CHOICE, probs, episode=k)
         else:
-            context = DecisionContext(active, np.full(len(active), k), sub_state, sub_pop,
-                                      available, record)
+            context = DecisionContext(
+                active, np.full(len(active), k), sub_state, sub_pop, available, record
+            )
             chosen = np.asarray(chooser(context), dtype=np.int64)
             _check_choices(chosen, available, pop.index[active], k)
 
         if record_truth:
             r, a = np.nonzero(available)
-            truth.append(row=active[r], episode_no=np.full(len(r), k, np.int8),
-                         intervention=a.astype(np.int8), hours=p_true[r, a].astype(np.float32))
+            truth.append(
+                row=active[r],
+                episode_no=np.full(len(r), k, np.int8),
+                intervention=a.astype(np.int8),
+                hours=p_true[r, a].astype(np.float32),
+            )
 
         p_chosen = p_true[np.arange(len(active)), chosen]
         progressed = rng.uniform(idx, _PROGRESS, k) < p_chosen
@@ -116,12 +142,26 @@ def simulate_slice(world: World, seed: int, index: np.ndarray, chooser: Chooser 
         jump = rng.uniform(idx, _JUMP, k)
         up = step + 1
         up = np.where(dyn.employment[chosen] & (step >= 2) & (jump < pr["jump_to_work"]), 5, up)
-        up = np.where(dyn.work_training[chosen] & (step >= 2) & (jump < pr["work_training_to_job"]),
-                      np.maximum(up, 4), up)
-        up = np.where(dyn.guidance[chosen] & (step >= 2) & (jump < pr["jump_to_studies"]),
-                      np.maximum(up, 4), up)
-        p_back = 1 / (1 + np.exp(-(pr["back_intercept"] + pr["back_health"] * sub_state.health
-                                   + pr["back_high_step"] * (step >= 3))))
+        up = np.where(
+            dyn.work_training[chosen] & (step >= 2) & (jump < pr["work_training_to_job"]),
+            np.maximum(up, 4),
+            up,
+        )
+        up = np.where(
+            dyn.guidance[chosen] & (step >= 2) & (jump < pr["jump_to_studies"]),
+            np.maximum(up, 4),
+            up,
+        )
+        p_back = 1 / (
+            1
+            + np.exp(
+                -(
+                    pr["back_intercept"]
+                    + pr["back_health"] * sub_state.health
+                    + pr["back_high_step"] * (step >= 3)
+                )
+            )
+        )
         back = ~progressed & (step > 0) & (rng.uniform(idx, _BACK, k) < p_back)
         new_step = np.where(progressed, np.minimum(up, 5), np.where(back, step - 1, step))
 
@@ -131,31 +171,55 @@ def simulate_slice(world: World, seed: int, index: np.ndarray, chooser: Chooser 
         prev = sub_state.last
         pair = (prev >= 0) & (
             (dyn.coordination[np.maximum(prev, 0)] & dyn.employment_ward[chosen])
-            | (dyn.employment_ward[np.maximum(prev, 0)] & dyn.coordination[chosen]))
+            | (dyn.employment_ward[np.maximum(prev, 0)] & dyn.coordination[chosen])
+        )
         overlap = pair & (rng.uniform(idx, _OVERLAP, k) < ep["overlap_probability"])
         span = last_end[active] - last_start[active]
-        inside = last_start[active] + np.floor(span * (0.2 + 0.5 * rng.uniform(idx, _OVERLAP_AT, k)))
-        start = np.where(k == 1, 0, np.where(overlap, inside.astype(np.int64), last_end[active] + gap))
+        inside = last_start[active] + np.floor(
+            span * (0.2 + 0.5 * rng.uniform(idx, _OVERLAP_AT, k))
+        )
+        start = np.where(
+            k == 1, 0, np.where(overlap, inside.astype(np.int64), last_end[active] + gap)
+        )
         # An intervention never runs twice at once for one person.
         start = np.maximum(start, ended_by_intervention[active, chosen])
         end = start + days
         ended_by_intervention[active, chosen] = end
         hours = dyn.hours(sub_pop, chosen, days, rng.normal(idx, _HOURS, k))
 
-        record.append(row=active, episode_no=np.full(len(active), k, np.int8),
-                      intervention=chosen.astype(np.int8), start=start, end=end, hours=hours,
-                      step_before=step.astype(np.int8), step_after=new_step.astype(np.int8))
+        record.append(
+            row=active,
+            episode_no=np.full(len(active), k, np.int8),
+            intervention=chosen.astype(np.int8),
+            start=start,
+            end=end,
+            hours=hours,
+            step_before=step.astype(np.int8),
+            step_after=new_step.astype(np.int8),
+        )
 
         sub_state_after = sub_state
-        dyn.update(sub_state_after, chosen, progressed, new_step,
-                   world.params["latent"]["health_shock_sd"] * rng.normal(idx, _SHOCK, k), sub_pop)
+        dyn.update(
+            sub_state_after,
+            chosen,
+            progressed,
+            new_step,
+            world.params["latent"]["health_shock_sd"] * rng.normal(idx, _SHOCK, k),
+            sub_pop,
+        )
         _put(state, active, sub_state_after)
         last_start[active], last_end[active] = start, end
         max_end[active] = np.maximum(max_end[active], end)
 
-        reason = dyn.exit_reasons(sub_pop, sub_state_after, chosen, max_end[active],
-                                  k == max_episodes, rng.uniform(idx, _EXIT, k),
-                                  rng.uniform(idx, _EXIT_KIND, k))
+        reason = dyn.exit_reasons(
+            sub_pop,
+            sub_state_after,
+            chosen,
+            max_end[active],
+            k == max_episodes,
+            rng.uniform(idx, _EXIT, k),
+            rng.uniform(idx, _EXIT_KIND, k),
+        )
         exit_reason[active] = reason
         active = active[reason == NO_EXIT]
 
@@ -196,8 +260,10 @@ def _check_choices(chosen: np.ndarray, available: np.ndarray, person: np.ndarray
     bad = (chosen < 0) | (chosen >= available.shape[1])
     bad[~bad] = ~available[np.flatnonzero(~bad), chosen[~bad]]
     if bad.any():
-        raise ValueError(f"policy chose interventions not offered in the person's region at "
-                         f"episode {k} for {bad.sum()} persons (global indices {person[bad][:10].tolist()})")
+        raise ValueError(
+            f"policy chose interventions not offered in the person's region at "
+            f"episode {k} for {bad.sum()} persons (global indices {person[bad][:10].tolist()})"
+        )
 
 
 def _take(pop: Population, rows: np.ndarray) -> Population:

@@ -31,8 +31,13 @@ def _check_size(n_persons, seed) -> None:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
 
 
-def simulate(n_persons: int, seed: int = 0, world: World | None = None, preset: str = "default",
-             truth: bool = True) -> dict[str, pd.DataFrame]:
+def simulate(
+    n_persons: int,
+    seed: int = 0,
+    world: World | None = None,
+    preset: str = "default",
+    truth: bool = True,
+) -> dict[str, pd.DataFrame]:
     """Simulate `n_persons` in memory: ``{"persons", "episodes"[, "truth"]}`` as DataFrames."""
     _check_size(n_persons, seed)
     world = world or World.from_preset(preset)
@@ -55,11 +60,13 @@ class GenerationSummary:
     seconds: float
 
     def __str__(self) -> str:
-        return (f"wrote {self.n_persons:,} persons, {self.n_episodes:,} episodes and "
-                f"{self.n_truth_rows:,} truth rows to {self.out} in {self.seconds:.1f} s "
-                f"(world {self.preset!r}, seed {self.seed}); ended {100 * self.ended_share:.1f} %, "
-                f"of whom {100 * self.progressed_share_of_ended:.1f} % to work, studies or an "
-                f"ordinary programme")
+        return (
+            f"wrote {self.n_persons:,} persons, {self.n_episodes:,} episodes and "
+            f"{self.n_truth_rows:,} truth rows to {self.out} in {self.seconds:.1f} s "
+            f"(world {self.preset!r}, seed {self.seed}); ended {100 * self.ended_share:.1f} %, "
+            f"of whom {100 * self.progressed_share_of_ended:.1f} % to work, studies or an "
+            f"ordinary programme"
+        )
 
 
 def _write_chunk(world: World, seed: int, start: int, stop: int, folder: str, part: int) -> dict:
@@ -69,14 +76,24 @@ def _write_chunk(world: World, seed: int, start: int, stop: int, folder: str, pa
         pq.write_table(table, Path(folder) / name / f"part-{part:05d}.parquet")
     reasons = tables["persons"].column("exit_reason").to_numpy(zero_copy_only=False)
     ended = reasons != "ongoing"
-    return {"n_episodes": tables["episodes"].num_rows, "n_truth_rows": tables["truth"].num_rows,
-            "ended": int(ended.sum()),
-            "progressed": int(np.isin(reasons, ["work", "studies", "work_preparatory"]).sum())}
+    return {
+        "n_episodes": tables["episodes"].num_rows,
+        "n_truth_rows": tables["truth"].num_rows,
+        "ended": int(ended.sum()),
+        "progressed": int(np.isin(reasons, ["work", "studies", "work_preparatory"]).sum()),
+    }
 
 
-def generate(out: str | Path, n_persons: int, seed: int = 0, world: World | None = None,
-             chunk_size: int = 50_000, workers: int = 1, overwrite: bool = False,
-             progress: bool | None = None) -> GenerationSummary:
+def generate(
+    out: str | Path,
+    n_persons: int,
+    seed: int = 0,
+    world: World | None = None,
+    chunk_size: int = 50_000,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: bool | None = None,
+) -> GenerationSummary:
     """Write ``out/persons``, ``out/episodes`` and ``out/truth`` as Parquet datasets.
 
     Persons are simulated `chunk_size` at a time so memory does not grow with `n_persons`; the
@@ -99,8 +116,12 @@ def generate(out: str | Path, n_persons: int, seed: int = 0, world: World | None
             (staging / name).mkdir(parents=True)
         bounds = [(s, min(s + chunk_size, n_persons)) for s in range(0, n_persons, chunk_size)]
         jobs = [(world, int(seed), a, b, str(staging), i) for i, (a, b) in enumerate(bounds)]
-        bar = tqdm(total=n_persons, unit="persons", disable=progress is False if progress is not None
-                   else None, desc="simulating")
+        bar = tqdm(
+            total=n_persons,
+            unit="persons",
+            disable=progress is False if progress is not None else None,
+            desc="simulating",
+        )
         results = []
         if workers == 1:
             for job in jobs:
@@ -108,20 +129,30 @@ def generate(out: str | Path, n_persons: int, seed: int = 0, world: World | None
                 bar.update(job[3] - job[2])
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                for job, result in zip(jobs, pool.map(_write_chunk, *zip(*jobs, strict=True)),
-                                       strict=True):
+                for job, result in zip(
+                    jobs, pool.map(_write_chunk, *zip(*jobs, strict=True)), strict=True
+                ):
                     results.append(result)
                     bar.update(job[3] - job[2])
         bar.close()
         totals = {k: sum(r[k] for r in results) for k in results[0]}
         summary = GenerationSummary(
-            out=str(out), n_persons=n_persons, seed=int(seed), preset=world.preset,
-            n_episodes=totals["n_episodes"], n_truth_rows=totals["n_truth_rows"],
+            out=str(out),
+            n_persons=n_persons,
+            seed=int(seed),
+            preset=world.preset,
+            n_episodes=totals["n_episodes"],
+            n_truth_rows=totals["n_truth_rows"],
             ended_share=totals["ended"] / n_persons,
             progressed_share_of_ended=totals["progressed"] / max(totals["ended"], 1),
-            seconds=time.perf_counter() - began)
-        manifest = {**asdict(summary), "params": world.params, "chunk_size": chunk_size,
-                    "catalogue": world.catalogue.source}
+            seconds=time.perf_counter() - began,
+        )
+        manifest = {
+            **asdict(summary),
+            "params": world.params,
+            "chunk_size": chunk_size,
+            "catalogue": world.catalogue.source,
+        }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), "utf-8")
         _swap_into_place(staging, out)
     except BaseException:

@@ -13,9 +13,20 @@ from adapt.simulation._engine import DecisionContext, simulate_slice
 from adapt.simulation._tables import person_index, to_arrow
 from adapt.simulation._world import World
 
-OBSERVED_PERSON_COLUMNS = ("person_id", "gender", "age", "region", "years_on_support",
-                           "income_source", "referral_source", "education", "born_abroad",
-                           "swedish_level", "mental_ill_health", "violence_exposure")
+OBSERVED_PERSON_COLUMNS = (
+    "person_id",
+    "gender",
+    "age",
+    "region",
+    "years_on_support",
+    "income_source",
+    "referral_source",
+    "education",
+    "born_abroad",
+    "swedish_level",
+    "mental_ill_health",
+    "violence_exposure",
+)
 PROGRESS_EXITS = ("work", "studies", "work_preparatory")
 
 
@@ -76,9 +87,14 @@ class Oracle:
         self._dynamics = Dynamics(self.world)
 
     # -- rollouts ---------------------------------------------------------------------------------
-    def rollout(self, policy: Policy | str = "behaviour", n_persons: int | None = None,
-                person_indices: np.ndarray | None = None, data_cut: bool = False,
-                truth: bool = False) -> Rollout:
+    def rollout(
+        self,
+        policy: Policy | str = "behaviour",
+        n_persons: int | None = None,
+        person_indices: np.ndarray | None = None,
+        data_cut: bool = False,
+        truth: bool = False,
+    ) -> Rollout:
         """Simulate persons under `policy`, with the same random numbers whatever the policy.
 
         `policy` is ``"behaviour"`` (the caseworkers) or a callable from a `DecisionBatch` to one
@@ -87,21 +103,26 @@ class Oracle:
         """
         index = self._indices(n_persons, person_indices)
         chooser = None if policy == "behaviour" else self._chooser(policy, index)
-        sim = simulate_slice(self.world, self.seed, index, chooser=chooser, record_truth=truth,
-                             data_cut=data_cut)
+        sim = simulate_slice(
+            self.world, self.seed, index, chooser=chooser, record_truth=truth, data_cut=data_cut
+        )
         frames = {k: t.to_pandas() for k, t in to_arrow(self.world, sim).items()}
         frames["persons"]["exit_day"] = frames["persons"]["exit_day"].astype("Int64")
         return Rollout(frames["persons"], frames["episodes"], frames.get("truth"))
 
-    def compare(self, policy_a: Policy | str, policy_b: Policy | str,
-                n_persons: int = 10_000) -> dict[str, float]:
+    def compare(
+        self, policy_a: Policy | str, policy_b: Policy | str, n_persons: int = 10_000
+    ) -> dict[str, float]:
         """Paired difference in the share ending in a step progression, a minus b."""
         a = self.rollout(policy_a, n_persons).progressed.astype(float)
         b = self.rollout(policy_b, n_persons).progressed.astype(float)
         diff = (a - b).to_numpy()
-        return {"value_a": float(a.mean()), "value_b": float(b.mean()),
-                "difference": float(diff.mean()),
-                "standard_error": float(diff.std(ddof=1) / np.sqrt(len(diff)))}
+        return {
+            "value_a": float(a.mean()),
+            "value_b": float(b.mean()),
+            "difference": float(diff.mean()),
+            "standard_error": float(diff.std(ddof=1) / np.sqrt(len(diff))),
+        }
 
     def behaviour_policy(self, seed: int = 0) -> Policy:
         """The caseworkers' policy as a callable, drawing with its own random numbers."""
@@ -112,7 +133,9 @@ class Oracle:
             ctx = batch._context
             probs = self._dynamics.behaviour_probabilities(ctx.population, ctx.state)
             u = rng.random(len(probs))[:, None]
-            return interventions[(u > np.cumsum(probs, axis=1)).sum(axis=1).clip(0, len(interventions) - 1)]
+            return interventions[
+                (u > np.cumsum(probs, axis=1)).sum(axis=1).clip(0, len(interventions) - 1)
+            ]
 
         return caseworker
 
@@ -129,10 +152,14 @@ class Oracle:
         codes = {c: i for i, c in enumerate(self.world.interventions)}
         recorded = np.full((len(index), k_max + 1), -1)
         rows = position.loc[episodes["person_id"].to_numpy()].to_numpy()
-        recorded[rows, episodes["episode_no"].to_numpy()] = episodes["intervention"].map(codes).to_numpy()
+        recorded[rows, episodes["episode_no"].to_numpy()] = (
+            episodes["intervention"].map(codes).to_numpy()
+        )
 
-        mismatch = ("the episodes were not produced by this world and seed: replaying them does "
-                    "not give the recorded history")
+        mismatch = (
+            "the episodes were not produced by this world and seed: replaying them does "
+            "not give the recorded history"
+        )
 
         def replay(ctx: DecisionContext) -> np.ndarray:
             chosen = recorded[ctx.rows, ctx.episode_no]
@@ -141,12 +168,17 @@ class Oracle:
                 raise ValueError(mismatch)
             return np.where(taken, chosen, ctx.available.argmax(axis=1))
 
-        sim = simulate_slice(self.world, self.seed, index, chooser=replay, record_truth=True,
-                             data_cut=False)
+        sim = simulate_slice(
+            self.world, self.seed, index, chooser=replay, record_truth=True, data_cut=False
+        )
         tables = {k: t.to_pandas() for k, t in to_arrow(self.world, sim).items()}
-        replayed = tables["episodes"].merge(episodes, on=["person_id", "episode_no"],
-                                            suffixes=("", "_recorded"))
-        if len(replayed) != len(episodes) or (replayed["step_after"] != replayed["step_after_recorded"]).any():
+        replayed = tables["episodes"].merge(
+            episodes, on=["person_id", "episode_no"], suffixes=("", "_recorded")
+        )
+        if (
+            len(replayed) != len(episodes)
+            or (replayed["step_after"] != replayed["step_after_recorded"]).any()
+        ):
             raise ValueError(mismatch)
         keys = episodes[["person_id", "episode_no"]]
         return tables["truth"].merge(keys, on=["person_id", "episode_no"]).reset_index(drop=True)
@@ -175,9 +207,11 @@ class Oracle:
             batch = DecisionBatch(
                 persons=people.iloc[ctx.rows].reset_index(drop=True),
                 history=_history(world, people, ctx),
-                episode_no=ctx.episode_no, step=ctx.state.step.copy(),
+                episode_no=ctx.episode_no,
+                step=ctx.state.step.copy(),
                 available=pd.DataFrame(ctx.available, columns=list(world.interventions)),
-                _context=ctx)
+                _context=ctx,
+            )
             chosen = list(policy(batch))
             unknown = sorted({c for c in chosen if c not in codes})
             if unknown:
@@ -192,9 +226,19 @@ def _observed_persons(world: World, population) -> pd.DataFrame:
 
     n = len(population)
     stub = Simulated(population, {}, np.full(n, -1), np.zeros(n, np.int64), None)
-    stub.episodes = {k: np.array([], dtype=np.int64) for k in
-                     ("row", "episode_no", "intervention", "start", "end", "hours",
-                      "step_before", "step_after")}
+    stub.episodes = {
+        k: np.array([], dtype=np.int64)
+        for k in (
+            "row",
+            "episode_no",
+            "intervention",
+            "start",
+            "end",
+            "hours",
+            "step_before",
+            "step_after",
+        )
+    }
     persons = to_arrow(world, stub)["persons"].to_pandas()
     return persons[list(OBSERVED_PERSON_COLUMNS)]
 
@@ -204,11 +248,17 @@ def _history(world: World, people: pd.DataFrame, ctx: DecisionContext) -> pd.Dat
     if len(e["row"]) == 0:
         e = {k: np.array([], dtype=np.int64) for k in e}
     keep = np.isin(e["row"], ctx.rows)
-    return pd.DataFrame({
-        "person_id": people["person_id"].to_numpy()[e["row"][keep]],
-        "episode_no": e["episode_no"][keep].astype(np.int64),
-        "intervention": np.array(world.interventions, dtype=object)[e["intervention"][keep].astype(np.int64)],
-        "start_day": e["start"][keep], "end_day": e["end"][keep], "hours": e["hours"][keep],
-        "step_before": e["step_before"][keep].astype(np.int64),
-        "step_after": e["step_after"][keep].astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "person_id": people["person_id"].to_numpy()[e["row"][keep]],
+            "episode_no": e["episode_no"][keep].astype(np.int64),
+            "intervention": np.array(world.interventions, dtype=object)[
+                e["intervention"][keep].astype(np.int64)
+            ],
+            "start_day": e["start"][keep],
+            "end_day": e["end"][keep],
+            "hours": e["hours"][keep],
+            "step_before": e["step_before"][keep].astype(np.int64),
+            "step_after": e["step_after"][keep].astype(np.int64),
+        }
+    )

@@ -38,47 +38,53 @@ def to_arrow(world: World, sim: Simulated) -> dict[str, pa.Table]:
     pop, pp = sim.population, world.params["population"]
     ids = person_ids(pop.index)
     exit_day = pa.array(sim.exit_day, mask=sim.exit_day < 0, type=pa.int64())
-    persons = pa.table({
-        "person_id": ids,
-        "gender": _labels(pop.gender, GENDERS),
-        "age": pa.array(pop.age, pa.int64()),
-        "region": _labels(pop.region, world.regions),
-        "years_on_support": pa.array(pop.years_on_support, pa.float64()),
-        "income_source": _labels(pop.income, pp["income_levels"]),
-        "referral_source": _labels(pop.referral, pp["referral_levels"]),
-        "education": _labels(pop.education, pp["education_levels"]),
-        "born_abroad": pa.array(pop.born_abroad, pa.bool_()),
-        "swedish_level": _labels(pop.swedish, pp["swedish_levels"]),
-        "mental_ill_health": pa.array(pop.mental_ill_health, pa.bool_()),
-        "violence_exposure": pa.array(pop.violence_exposure, pa.bool_()),
-        "exit_day": exit_day,
-        "exit_reason": _labels(sim.exit_reason, EXIT_REASONS),
-    })
+    persons = pa.table(
+        {
+            "person_id": ids,
+            "gender": _labels(pop.gender, GENDERS),
+            "age": pa.array(pop.age, pa.int64()),
+            "region": _labels(pop.region, world.regions),
+            "years_on_support": pa.array(pop.years_on_support, pa.float64()),
+            "income_source": _labels(pop.income, pp["income_levels"]),
+            "referral_source": _labels(pop.referral, pp["referral_levels"]),
+            "education": _labels(pop.education, pp["education_levels"]),
+            "born_abroad": pa.array(pop.born_abroad, pa.bool_()),
+            "swedish_level": _labels(pop.swedish, pp["swedish_levels"]),
+            "mental_ill_health": pa.array(pop.mental_ill_health, pa.bool_()),
+            "violence_exposure": pa.array(pop.violence_exposure, pa.bool_()),
+            "exit_day": exit_day,
+            "exit_reason": _labels(sim.exit_reason, EXIT_REASONS),
+        }
+    )
     tables = {"persons": persons, "episodes": _episode_table(world, ids, sim.episodes)}
     if sim.truth is not None:
         t = sim.truth
         order = np.lexsort((t["intervention"], t["episode_no"], t["row"]))
-        tables["truth"] = pa.table({
-            "person_id": pc.take(ids, pa.array(t["row"][order])),
-            "episode_no": pa.array(t["episode_no"][order].astype(np.int64)),
-            "intervention": _labels(t["intervention"][order], world.interventions),
-            "p_progress": pa.array(t["p_progress"][order].astype(np.float64)),
-        })
+        tables["truth"] = pa.table(
+            {
+                "person_id": pc.take(ids, pa.array(t["row"][order])),
+                "episode_no": pa.array(t["episode_no"][order].astype(np.int64)),
+                "intervention": _labels(t["intervention"][order], world.interventions),
+                "p_progress": pa.array(t["p_progress"][order].astype(np.float64)),
+            }
+        )
     return tables
 
 
 def _episode_table(world: World, ids: pa.Array, e: dict[str, np.ndarray]) -> pa.Table:
     order = np.lexsort((e["episode_no"], e["row"]))
-    return pa.table({
-        "person_id": pc.take(ids, pa.array(e["row"][order])),
-        "episode_no": pa.array(e["episode_no"][order].astype(np.int64)),
-        "intervention": _labels(e["intervention"][order], world.interventions),
-        "start_day": pa.array(e["start"][order].astype(np.int64)),
-        "end_day": pa.array(e["end"][order].astype(np.int64)),
-        "hours": pa.array(e["hours"][order].astype(np.float64)),
-        "step_before": pa.array(e["step_before"][order].astype(np.int64)),
-        "step_after": pa.array(e["step_after"][order].astype(np.int64)),
-    })
+    return pa.table(
+        {
+            "person_id": pc.take(ids, pa.array(e["row"][order])),
+            "episode_no": pa.array(e["episode_no"][order].astype(np.int64)),
+            "intervention": _labels(e["intervention"][order], world.interventions),
+            "start_day": pa.array(e["start"][order].astype(np.int64)),
+            "end_day": pa.array(e["end"][order].astype(np.int64)),
+            "hours": pa.array(e["hours"][order].astype(np.float64)),
+            "step_before": pa.array(e["step_before"][order].astype(np.int64)),
+            "step_after": pa.array(e["step_after"][order].astype(np.int64)),
+        }
+    )
 
 
 def to_pandas(tables: dict[str, pa.Table]) -> dict:

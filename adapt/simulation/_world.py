@@ -18,7 +18,9 @@ PRESET_DIR = "presets"
 
 def available_presets() -> tuple[str, ...]:
     folder = resources.files("adapt.simulation").joinpath(PRESET_DIR)
-    return tuple(sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")))
+    return tuple(
+        sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    )
 
 
 def _read_preset(name: str | Path) -> dict:
@@ -26,9 +28,16 @@ def _read_preset(name: str | Path) -> dict:
     if path.suffix == ".yaml" and path.exists():
         return yaml.safe_load(path.read_text("utf-8")) or {}
     if str(name) not in available_presets():
-        raise ValueError(f"unknown world preset {str(name)!r}; expected one of {available_presets()} "
-                         "or a path to a .yaml file")
-    text = resources.files("adapt.simulation").joinpath(PRESET_DIR).joinpath(f"{name}.yaml").read_text("utf-8")
+        raise ValueError(
+            f"unknown world preset {str(name)!r}; expected one of {available_presets()} "
+            "or a path to a .yaml file"
+        )
+    text = (
+        resources.files("adapt.simulation")
+        .joinpath(PRESET_DIR)
+        .joinpath(f"{name}.yaml")
+        .read_text("utf-8")
+    )
     return yaml.safe_load(text) or {}
 
 
@@ -49,9 +58,15 @@ def _merge(base: dict, update: dict, where: str = "") -> dict:
 def _is_open_mapping(mapping: dict, where: str) -> bool:
     # Per-region and per-intervention tables accept new keys (a region or intervention added
     # to the catalogue); parameter sections do not.
-    return "default" in mapping or where.endswith(("first_choice", "intervention_effect",
-                                                   "intercept", "median_days_intervention",
-                                                   "hours_per_week_intervention"))
+    return "default" in mapping or where.endswith(
+        (
+            "first_choice",
+            "intervention_effect",
+            "intercept",
+            "median_days_intervention",
+            "hours_per_week_intervention",
+        )
+    )
 
 
 def _dotted_to_nested(overrides: dict[str, Any]) -> dict:
@@ -82,9 +97,13 @@ class World:
     preset: str = "default"
 
     @classmethod
-    def from_preset(cls, preset: str | Path = "default", overrides: dict | None = None,
-                    catalogue: Catalogue | None = None) -> World:
-        """Load the default world, merge `preset` over it, then `overrides` (dotted keys allowed)."""
+    def from_preset(
+        cls,
+        preset: str | Path = "default",
+        overrides: dict | None = None,
+        catalogue: Catalogue | None = None,
+    ) -> World:
+        """Load the default world, merge `preset` over it, then dotted `overrides`."""
         params = _read_preset("default")
         if str(preset) != "default":
             params = _merge(params, _read_preset(preset))
@@ -104,8 +123,9 @@ class World:
         unknown = {i.family for i in cat.interventions.values()} - set(self.families)
         if unknown:
             raise ValueError(f"catalogue families {sorted(unknown)} have no stage_fit in the world")
-        self.family_of = np.array([self.families.index(cat.interventions[i].family)
-                                   for i in self.interventions])
+        self.family_of = np.array(
+            [self.families.index(cat.interventions[i].family) for i in self.interventions]
+        )
         self.available = cat.availability_matrix()
         sizes = np.array([cat.regions[r].mia_participants or 1 for r in self.regions], float)
         self.region_mix = sizes / sizes.sum()
@@ -123,8 +143,9 @@ class World:
         """A {default: x, region: y} table as an array over regions."""
         return self._by(table, self.regions)
 
-    def by_intervention(self, table: dict, family_table: dict | None = None,
-                        default: float = 0.0) -> np.ndarray:
+    def by_intervention(
+        self, table: dict, family_table: dict | None = None, default: float = 0.0
+    ) -> np.ndarray:
         """Per-intervention values, falling back to the family's value, then `default`."""
         values = []
         for code, fam in zip(self.interventions, self.family_of, strict=True):
