@@ -1,0 +1,46 @@
+"""Judge policies: true values on simulated data, off-policy and uplift estimates on real data.
+
+With the ground truth (simulated data): :func:`truth_matrix`, :func:`policy_value`,
+:func:`random_policy_value`, :func:`baseline_choices`, :func:`regret_closure` and
+:func:`compare_policies`. Without it: :func:`ips`, :func:`snips`, :func:`doubly_robust` and
+:func:`off_policy_value` (with a person-clustered bootstrap interval), and :func:`qini_auuc` for
+uplift rankings. :func:`plot_qini_curves` and :func:`plot_policy_values` write PNG files.
+"""
+
+from adapt.evaluation._off_policy import (
+    OffPolicyEstimate,
+    doubly_robust,
+    ips,
+    off_policy_value,
+    snips,
+)
+from adapt.evaluation._plots import plot_policy_values, plot_qini_curves
+from adapt.evaluation._policy import (
+    BASELINES,
+    baseline_choices,
+    compare_policies,
+    policy_value,
+    random_policy_value,
+    regret_closure,
+)
+from adapt.evaluation._truth import truth_matrix
+from adapt.evaluation._uplift import QiniResult, qini_auuc
+
+__all__ = [
+    "BASELINES",
+    "OffPolicyEstimate",
+    "QiniResult",
+    "baseline_choices",
+    "compare_policies",
+    "doubly_robust",
+    "ips",
+    "off_policy_value",
+    "plot_policy_values",
+    "plot_qini_curves",
+    "policy_value",
+    "qini_auuc",
+    "random_policy_value",
+    "regret_closure",
+    "snips",
+    "truth_matrix",
+]

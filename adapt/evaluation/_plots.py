@@ -1,0 +1,146 @@
+"""Figures for evaluation results, drawn off-screen (Agg) and written as PNG files."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from adapt.evaluation._uplift import CURVE_COLUMNS, QiniResult
+
+_POLICY_COLOUR = "#1f77b4"
+_BASELINE_COLOUR = "#b0b0b0"
+
+
+def _save(fig: Figure, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, format="png", dpi=110)
+    return path
+
+
+def plot_qini_curves(curves, path, *, ncols: int = 4) -> Path:
+    """Write a grid of IPW gain curves, one small panel per arm, each with its random line.
+
+    Parameters
+    ----------
+    curves : DataFrame or QiniResult
+        ``QiniResult.curves`` from :func:`qini_auuc` (columns arm, fraction, gain, random), or
+        the result itself (then each panel's title also shows the Qini coefficient).
+    path : str or Path
+        PNG file to write; parent folders are created.
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
+    table = None
+    if isinstance(curves, QiniResult):
+        table, curves = curves.table, curves.curves
+    if not isinstance(curves, pd.DataFrame) or not set(CURVE_COLUMNS) <= set(curves.columns):
+        got = list(curves.columns) if isinstance(curves, pd.DataFrame) else type(curves).__name__
+        raise ValueError(
+            f"curves must be a DataFrame with columns {list(CURVE_COLUMNS)}, got {got}"
+        )
+    arms = list(dict.fromkeys(curves["arm"]))
+    if not arms:
+        raise ValueError("curves is empty: no arm had both treated and control rows")
+    ncols = max(1, min(ncols, len(arms)))
+    nrows = math.ceil(len(arms) / ncols)
+    fig = Figure(figsize=(3.0 * ncols, 2.5 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel()
+    for ax, arm in zip(axes, arms, strict=False):
+        c = curves[curves["arm"] == arm]
+        ax.plot(c["fraction"], c["gain"], color=_POLICY_COLOUR, lw=1.5, label="model ranking")
+        ax.plot(c["fraction"], c["random"], color="grey", ls="--", lw=1, label="random")
+        ax.axhline(0, color="black", lw=0.5)
+        title = arm.replace("_", " ")
+        if table is not None and arm in table.index:
+            title += f"\nQini {table.loc[arm, 'qini']:+.4f}"
+        ax.set_title(title, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(arms) :]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.supxlabel("fraction targeted (ranked by predicted uplift)", fontsize=9)
+    fig.supylabel("progressions gained per person (IPW)", fontsize=9)
+    return _save(fig, path)
+
+
+def plot_policy_values(table: pd.DataFrame, path) -> Path:
+    """Write a bar chart of policy values with interval whiskers; baselines grey and hatched.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`compare_policies` (value, value_low, value_high and kind; regret_closure is
+        printed on the bars when present).
+    path : str or Path
+        PNG file to write; parent folders are created.
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
+    needed = ("value", "value_low", "value_high")
+    if not isinstance(table, pd.DataFrame) or not set(needed) <= set(table.columns):
+        got = list(table.columns) if isinstance(table, pd.DataFrame) else type(table).__name__
+        raise ValueError(f"table must be a DataFrame with columns {list(needed)}, got {got}")
+    if table.empty:
+        raise ValueError("table is empty: nothing to plot")
+    kind = table["kind"] if "kind" in table else pd.Series("policy", index=table.index)
+    baseline = (kind == "baseline").to_numpy()
+    value = table["value"].to_numpy(dtype=float)
+    low = np.nan_to_num(value - table["value_low"].to_numpy(dtype=float))
+    high = np.nan_to_num(table["value_high"].to_numpy(dtype=float) - value)
+    x = np.arange(len(table))
+    fig = Figure(figsize=(max(5.0, 1.0 * len(table) + 1.5), 4.0), layout="constrained")
+    ax = fig.subplots()
+    bars = ax.bar(
+        x,
+        value,
+        color=np.where(baseline, _BASELINE_COLOUR, _POLICY_COLOUR),
+        edgecolor="black",
+        linewidth=0.6,
+        yerr=np.vstack([low, high]),
+        capsize=4,
+        error_kw={"elinewidth": 1},
+    )
+    for bar, is_base in zip(bars, baseline, strict=True):
+        if is_base:
+            bar.set_hatch("//")
+    if "regret_closure" in table:
+        for xi, v, rc in zip(x, value, table["regret_closure"], strict=True):
+            if np.isfinite(rc):
+                ax.annotate(
+                    f"{rc:.0%}",
+                    (xi, v),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    color="dimgrey",
+                )
+    ax.set_xticks(x, [str(i).replace("_", " ") for i in table.index], rotation=30, ha="right")
+    ax.set_ylabel("policy value (mean true P(progress))")
+    ax.set_ylim(0, min(1.0, float(np.nanmax(value + high)) * 1.15 + 0.02))
+    ax.grid(axis="y", alpha=0.3)
+    handles = [
+        Patch(facecolor=_POLICY_COLOUR, edgecolor="black", label="policy"),
+        Patch(facecolor=_BASELINE_COLOUR, hatch="//", edgecolor="black", label="baseline"),
+    ]
+    ax.legend(handles=handles, fontsize=8, loc="upper left")
+    ax.set_title("Policy values with bootstrap intervals (labels: regret closed)", fontsize=10)
+    return _save(fig, path)

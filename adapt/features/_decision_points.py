@@ -1,0 +1,142 @@
+"""One row per decision point: what was known just before an episode started."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from adapt.catalogue import Catalogue, load_catalogue
+
+KEYS = ("person_id", "episode_no")
+CATEGORIES = {
+    "gender": ("woman", "man", "unknown"),
+    "income_source": ("sickness_benefit", "activity_compensation", "sickness_compensation",
+                      "social_assistance", "unemployment_benefit", "no_income", "other"),
+    "referral_source": ("municipality", "employment_service", "social_insurance", "healthcare",
+                        "self"),
+    "education": ("compulsory", "upper_secondary", "post_secondary", "unknown"),
+    "swedish_level": ("weak", "basic", "fluent"),
+}
+NUMERIC = ("age", "years_on_support")
+FLAGS = ("born_abroad", "mental_ill_health", "violence_exposure")
+SENSITIVE = ("gender", "violence_exposure")
+NO_PREVIOUS = "none"
+
+
+@dataclass
+class DecisionPoints:
+    """Features, the intervention chosen and whether it progressed, one row per decision point.
+
+    Attributes
+    ----------
+    keys : DataFrame
+        person_id and episode_no of each row.
+    features : DataFrame
+        What was known before the decision: covariates at entry (and any ``x_`` columns), the
+        region, time since entry, current step and a summary of the history so far.
+    treatment : Series
+        The intervention that was chosen (catalogue code).
+    outcome : Series
+        1 if the episode progressed (step_after > step_before), else 0.
+    """
+
+    keys: pd.DataFrame
+    features: pd.DataFrame
+    treatment: pd.Series
+    outcome: pd.Series
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def take(self, rows) -> DecisionPoints:
+        rows = np.asarray(rows)
+        return DecisionPoints(*(part.iloc[rows].reset_index(drop=True) for part in
+                                (self.keys, self.features, self.treatment, self.outcome)))
+
+
+def history_columns(catalogue: Catalogue) -> list[str]:
+    codes = catalogue.intervention_codes
+    return [f"n_{c}" for c in codes] + [f"hours_{c}" for c in codes]
+
+
+def decision_points(persons: pd.DataFrame, episodes: pd.DataFrame,
+                    catalogue: Catalogue | None = None,
+                    include_sensitive: bool = True) -> DecisionPoints:
+    """Build one row per episode from the contract's two tables, using only the past.
+
+    A row for episode n uses the person's covariates at entry and episodes 1..n-1 (the decision
+    point's definition); nothing from episode n itself except when and at which step it starts.
+    Validate the tables with `adapt.contract.validate_tables` first.
+    """
+    catalogue = catalogue or load_catalogue()
+    codes = list(catalogue.intervention_codes)
+    ep = episodes.sort_values(list(KEYS), kind="stable").reset_index(drop=True)
+    person = ep["person_id"].to_numpy()
+    first_of_person = np.r_[True, person[1:] != person[:-1]]
+
+    treatment = pd.Categorical(ep["intervention"], categories=codes)
+    one_hot = np.zeros((len(ep), len(codes)))
+    one_hot[np.arange(len(ep)), treatment.codes] = 1.0
+    hours = one_hot * ep["hours"].to_numpy(float)[:, None]
+    group = ep["person_id"]
+    counts_before = _cumulative_before(one_hot, group)
+    hours_before = _cumulative_before(hours, group)
+
+    step_before = ep["step_before"].to_numpy(np.int64)
+    step_after = ep["step_after"].to_numpy(np.int64)
+    back = (step_after < step_before).astype(float)
+    first_step = pd.Series(step_before).groupby(group.to_numpy()).transform("first").to_numpy()
+    previous = pd.Series(treatment).groupby(group.to_numpy()).shift(1)
+    previous_end = ep.groupby("person_id", sort=False)["end_day"].shift(1).to_numpy(float)
+
+    history = pd.DataFrame(np.hstack([counts_before, hours_before]),
+                           columns=history_columns(catalogue))
+    history["n_previous"] = ep["episode_no"].to_numpy(np.int64) - 1
+    history["current_step"] = step_before
+    history["steps_gained"] = step_before - first_step
+    history["steps_back"] = _cumulative_before(back[:, None], group)[:, 0]
+    history["days_since_entry"] = ep["start_day"].to_numpy(np.int64)
+    history["days_since_previous_end"] = np.where(first_of_person, np.nan,
+                                                  ep["start_day"].to_numpy(float) - previous_end)
+    history["previous_intervention"] = pd.Categorical(
+        previous.astype("object").where(previous.notna(), NO_PREVIOUS),
+        categories=[NO_PREVIOUS, *codes])
+
+    entry = _entry_covariates(persons, catalogue, include_sensitive)
+    position = pd.Index(entry["person_id"]).get_indexer(ep["person_id"])
+    if (position < 0).any():
+        missing = ep.loc[position < 0, "person_id"].unique()[:5].tolist()
+        raise ValueError(f"episodes name persons that the persons table lacks: {missing}")
+    covariates = entry.drop(columns="person_id").iloc[position].reset_index(drop=True)
+    features = pd.concat([covariates, history], axis=1)
+    outcome = pd.Series((step_after > step_before).astype(np.int64), name="progressed")
+    keys = ep[list(KEYS)].copy()
+    return DecisionPoints(keys, features, pd.Series(treatment, name="intervention"), outcome)
+
+
+def _cumulative_before(values: np.ndarray, group: pd.Series) -> np.ndarray:
+    """Per-person running totals of earlier rows only (the row itself excluded)."""
+    running = pd.DataFrame(values).groupby(group.to_numpy(), sort=False).cumsum().to_numpy()
+    return running - values
+
+
+def _entry_covariates(persons: pd.DataFrame, catalogue: Catalogue,
+                      include_sensitive: bool) -> pd.DataFrame:
+    out = pd.DataFrame({"person_id": persons["person_id"].to_numpy()})
+    out["region"] = pd.Categorical(persons["region"], categories=list(catalogue.region_codes))
+    for column, levels in CATEGORIES.items():
+        out[column] = pd.Categorical(persons[column], categories=list(levels))
+    for column in NUMERIC:
+        out[column] = persons[column].to_numpy(float)
+    for column in FLAGS:
+        out[column] = persons[column].to_numpy(bool).astype(float)
+    for column in persons.columns:
+        if column.startswith("x_"):
+            values = persons[column]
+            out[column] = (values.to_numpy(float) if pd.api.types.is_numeric_dtype(values)
+                           else pd.Categorical(values))
+    if not include_sensitive:
+        out = out.drop(columns=list(SENSITIVE))
+    return out

@@ -1,0 +1,21 @@
+"""Multi-treatment uplift learners with LightGBM base models."""
+
+from adapt.models._base import MultiTreatmentLearner
+from adapt.models._dr_learner import DRLearner
+from adapt.models._persistence import load_model, save_model
+from adapt.models._s_learner import SLearner
+from adapt.models._t_learner import TLearner
+from adapt.models._x_learner import XLearner
+
+LEARNERS = {"s": SLearner, "t": TLearner, "x": XLearner, "dr": DRLearner}
+
+
+def make_learner(name: str, **params) -> MultiTreatmentLearner:
+    """A learner by its short name (s, t, x, dr)."""
+    if name not in LEARNERS:
+        raise ValueError(f"unknown learner {name!r}; expected one of {sorted(LEARNERS)}")
+    return LEARNERS[name](**params)
+
+
+__all__ = ["LEARNERS", "DRLearner", "MultiTreatmentLearner", "SLearner", "TLearner", "XLearner",
+           "load_model", "make_learner", "save_model"]

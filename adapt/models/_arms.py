@@ -1,0 +1,54 @@
+"""Pairing rows with interventions, for models that take the intervention as a feature."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from adapt.models import _lightgbm
+from adapt.models._cross_fit import person_folds
+
+ARM = "__intervention__"
+
+
+def with_arm(X: pd.DataFrame, arms: np.ndarray, interventions: list[str]) -> pd.DataFrame:
+    """`X` with the intervention as one more categorical column."""
+    return X.assign(**{ARM: pd.Categorical.from_codes(np.asarray(arms), categories=interventions)})
+
+
+def pooled_outcome_model(X, t, y, interventions, settings, seed, n_jobs):
+    """One LightGBM classifier of progression with the intervention as a feature."""
+    model = _lightgbm.classifier(random_state=seed, n_jobs=n_jobs, **settings)
+    return model.fit(with_arm(X, t, interventions), y)
+
+
+def predict_pairs(model, X, rows, arms, interventions) -> np.ndarray:
+    frame = with_arm(X.iloc[rows], arms, interventions)
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(frame)[:, 1]
+    return model.predict(frame)
+
+
+class CrossFittedOutcome:
+    """Pooled outcome model cross-fitted by person: out-of-fold predictions for every arm."""
+
+    def __init__(self, interventions, settings, n_folds, seed, n_jobs):
+        self.interventions, self.settings = interventions, settings
+        self.n_folds, self.seed, self.n_jobs = n_folds, seed, n_jobs
+
+    def fit(self, X, t, y, available, groups):
+        self.models_ = []
+        self.out_of_fold_ = np.full(available.shape, np.nan)
+        for k, held_out in enumerate(person_folds(len(X), groups, self.n_folds, self.seed)):
+            train = np.setdiff1d(np.arange(len(X)), held_out)
+            model = pooled_outcome_model(X.iloc[train], t[train], y[train], self.interventions,
+                                         self.settings, self.seed + k, self.n_jobs)
+            self.models_.append(model)
+            rows, arms = np.nonzero(available[held_out])
+            self.out_of_fold_[held_out[rows], arms] = predict_pairs(
+                model, X.iloc[held_out], rows, arms, self.interventions)
+        return self
+
+    def predict(self, X, rows, arms) -> np.ndarray:
+        return np.mean([predict_pairs(m, X, rows, arms, self.interventions) for m in self.models_],
+                       axis=0)

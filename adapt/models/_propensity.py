@@ -1,0 +1,51 @@
+"""The behaviour model: which intervention a caseworker would choose, given what is offered."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from adapt.models import _lightgbm
+from adapt.models._cross_fit import person_folds
+
+
+class CrossFittedPropensity:
+    """LightGBM multiclass model of the chosen intervention, cross-fitted by person.
+
+    `out_of_fold_` holds, for every training row, probabilities from a model that did not see
+    that person; `predict` averages the fold models. Probabilities are restricted to what the
+    row's region offers and renormalised; ``min_propensity`` bounds them away from 0 so inverse
+    weights stay finite (an explicit, documented choice rather than a silent clip).
+    """
+
+    def __init__(self, n_arms: int, n_folds: int = 2, min_propensity: float = 0.01,
+                 random_state: int = 0, n_jobs: int = 1, **lightgbm):
+        self.n_arms, self.n_folds, self.min_propensity = n_arms, n_folds, min_propensity
+        self.random_state, self.n_jobs, self.lightgbm = random_state, n_jobs, lightgbm
+
+    def fit(self, X: pd.DataFrame, treatment: np.ndarray, available: np.ndarray, groups=None):
+        self.models_, self.classes_ = [], []
+        self.out_of_fold_ = np.zeros((len(X), self.n_arms))
+        folds = person_folds(len(X), groups, self.n_folds, self.random_state)
+        for k, held_out in enumerate(folds):
+            train = np.setdiff1d(np.arange(len(X)), held_out)
+            model = _lightgbm.classifier(random_state=self.random_state + k, n_jobs=self.n_jobs,
+                                         **self.lightgbm)
+            model.fit(X.iloc[train], treatment[train])
+            self.models_.append(model)
+            self.out_of_fold_[held_out] = self._expand(model, X.iloc[held_out])
+        self.out_of_fold_ = self._restrict(self.out_of_fold_, available)
+        return self
+
+    def predict(self, X: pd.DataFrame, available: np.ndarray) -> np.ndarray:
+        raw = np.mean([self._expand(m, X) for m in self.models_], axis=0)
+        return self._restrict(raw, available)
+
+    def _expand(self, model, X) -> np.ndarray:
+        out = np.zeros((len(X), self.n_arms))
+        out[:, model.classes_] = model.predict_proba(X)
+        return out
+
+    def _restrict(self, probs: np.ndarray, available: np.ndarray) -> np.ndarray:
+        probs = np.where(available, np.maximum(probs, self.min_propensity), 0.0)
+        return probs / probs.sum(axis=1, keepdims=True)

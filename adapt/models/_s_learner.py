@@ -1,0 +1,17 @@
+"""S-learner: one model for every intervention, the intervention being a feature."""
+
+from adapt.models._arms import pooled_outcome_model, predict_pairs
+from adapt.models._base import MultiTreatmentLearner
+
+
+class SLearner(MultiTreatmentLearner):
+    """Pools all arms in one LightGBM model, so small arms borrow strength from large ones."""
+
+    nuisance_models = ("propensity",)
+
+    def _fit_one(self, X, t, y, available, shared, seed):
+        return pooled_outcome_model(X, t, y, self.interventions_, self._lightgbm(),
+                                    self.random_state + 100 + seed, self.n_jobs)
+
+    def _predict_one(self, model, X, rows, arms):
+        return predict_pairs(model, X, rows, arms, self.interventions_)
