@@ -1,0 +1,89 @@
+"""Decision-point features: the right rows, the right history, and nothing from the future."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapt.features import SENSITIVE, decision_points, history_columns
+from adapt.simulation import simulate
+
+
+@pytest.fixture(scope="module")
+def data():
+    return simulate(1500, seed=21, truth=False)
+
+
+def test_one_row_per_episode_with_outcome_and_treatment(data):
+    points = decision_points(data["persons"], data["episodes"])
+    assert len(points) == len(data["episodes"])
+    merged = points.keys.assign(t=points.treatment.astype(str), y=points.outcome).merge(
+        data["episodes"], on=["person_id", "episode_no"])
+    assert (merged["t"] == merged["intervention"]).all()
+    assert (merged["y"] == (merged["step_after"] > merged["step_before"])).all()
+
+
+def test_history_counts_only_earlier_episodes(data):
+    points = decision_points(data["persons"], data["episodes"])
+    first = points.keys["episode_no"] == 1
+    counts = points.features[[c for c in history_columns_of(points) if c.startswith("n_")]]
+    assert (counts[first].to_numpy() == 0).all()
+    assert (counts.sum(axis=1) == points.keys["episode_no"] - 1).all()
+    assert (points.features.loc[first, "previous_intervention"] == "none").all()
+
+
+def history_columns_of(points):
+    return [c for c in points.features.columns if c.startswith(("n_", "hours_")) and c != "n_previous"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(person=st.integers(0, 400), change=st.sampled_from(["step_after", "intervention", "hours"]))
+def test_the_future_never_changes_a_decision_row(data, person, change):
+    """Rewriting episode n and everything after it leaves row n's features as they were."""
+    episodes = data["episodes"]
+    pid = data["persons"]["person_id"].iloc[person]
+    own = episodes.index[episodes["person_id"] == pid]
+    if len(own) == 0:
+        return
+    n = int(episodes.loc[own, "episode_no"].max())
+    altered = episodes.copy()
+    later = own[episodes.loc[own, "episode_no"] >= n]
+    if change == "step_after":
+        altered.loc[later, "step_after"] = (altered.loc[later, "step_after"] + 1) % 6
+    elif change == "intervention":
+        altered.loc[later, "intervention"] = "activity_centre"
+    else:
+        altered.loc[later, "hours"] = altered.loc[later, "hours"] * 3 + 1
+    before = decision_points(data["persons"], episodes)
+    after = decision_points(data["persons"], altered)
+    row = np.flatnonzero((before.keys["person_id"] == pid) & (before.keys["episode_no"] == n))
+    pd.testing.assert_frame_equal(before.features.iloc[row], after.features.iloc[row])
+
+
+def test_row_order_of_the_input_does_not_matter(data):
+    shuffled = data["episodes"].sample(frac=1.0, random_state=0)
+    a = decision_points(data["persons"], data["episodes"])
+    b = decision_points(data["persons"], shuffled)
+    pd.testing.assert_frame_equal(a.features, b.features)
+
+
+def test_extra_covariates_are_used_and_sensitive_ones_can_be_left_out(data):
+    persons = data["persons"].assign(x_distance_km=np.arange(len(data["persons"])) % 7,
+                                     x_municipality=["a", "b", "c"] * (len(data["persons"]) // 3))
+    points = decision_points(persons, data["episodes"])
+    assert {"x_distance_km", "x_municipality"} <= set(points.features.columns)
+    without = decision_points(persons, data["episodes"], include_sensitive=False)
+    assert not set(SENSITIVE) & set(without.features.columns)
+
+
+def test_history_columns_cover_the_catalogue():
+    from adapt.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    assert len(history_columns(cat)) == 2 * len(cat.intervention_codes)
+
+
+def test_orphan_episodes_are_named(data):
+    with pytest.raises(ValueError, match="persons table lacks"):
+        decision_points(data["persons"].iloc[10:], data["episodes"])

@@ -1,0 +1,153 @@
+"""Multi-treatment learners: scikit-learn conventions, outputs, intervals, bad input, quality."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+
+from adapt.catalogue import load_catalogue
+from adapt.features import decision_points
+from adapt.models import LEARNERS, load_model, make_learner, save_model
+from adapt.policies import choose_best
+from adapt.simulation import simulate
+
+FAST = {"n_estimators": 40, "num_leaves": 15, "n_bags": 2}
+
+
+@pytest.fixture(scope="module")
+def points():
+    data = simulate(2500, seed=31)
+    return decision_points(data["persons"], data["episodes"]), data
+
+
+@pytest.fixture(scope="module", params=sorted(LEARNERS))
+def fitted(request, points):
+    dp, _ = points
+    model = make_learner(request.param, **FAST)
+    return model.fit(dp.features, dp.treatment, dp.outcome, groups=dp.keys["person_id"])
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_scikit_learn_conventions(name):
+    estimator = make_learner(name)
+    check_no_attributes_set_in_init(name, estimator)
+    check_parameters_default_constructible(name, estimator)
+    check_get_params_invariance(name, estimator)
+    check_set_params(name, estimator)
+    assert clone(estimator).get_params() == estimator.get_params()
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_unfitted_models_raise_not_fitted(name, points):
+    with pytest.raises(NotFittedError):
+        make_learner(name).predict(points[0].features)
+
+
+def test_probabilities_exactly_where_offered(fitted, points):
+    dp, _ = points
+    p = fitted.predict(dp.features)
+    offered = load_catalogue().availability().loc[dp.features["region"].astype(str)].to_numpy()
+    assert list(p.columns) == [f"p_{c}" for c in load_catalogue().intervention_codes]
+    assert (p.notna().to_numpy() == offered).all()
+    values = p.to_numpy()[offered]
+    assert ((values >= 0) & (values <= 1)).all()
+
+
+def test_intervals_surround_the_estimate(fitted, points):
+    dp, _ = points
+    p = fitted.predict(dp.features.iloc[:300]).to_numpy()
+    lower, upper = (f.to_numpy() for f in fitted.predict_interval(dp.features.iloc[:300]))
+    offered = ~np.isnan(p)
+    assert (lower[offered] <= p[offered] + 1e-12).all() and (p[offered] <= upper[offered] + 1e-12).all()
+    assert (upper[offered] - lower[offered]).mean() > 0
+
+
+def test_uplift_is_measured_against_the_usual_path(fitted, points):
+    dp, _ = points
+    X = dp.features.iloc[:200]
+    usual = fitted.usual_path(X)
+    uplift = fitted.predict_uplift(X)
+    at_usual = uplift.to_numpy()[np.arange(len(X)), pd.Index(fitted.interventions_).get_indexer(usual)]
+    assert np.allclose(at_usual, 0)
+    e = fitted.behaviour_probabilities(X)
+    assert np.allclose(e.sum(axis=1), 1)
+
+
+def test_same_seed_same_estimates(points):
+    dp, _ = points
+    a = make_learner("s", **FAST).fit(dp.features, dp.treatment, dp.outcome)
+    b = make_learner("s", **FAST).fit(dp.features, dp.treatment, dp.outcome)
+    pd.testing.assert_frame_equal(a.predict(dp.features), b.predict(dp.features))
+
+
+def test_recommendations_beat_the_caseworkers_on_the_truth():
+    data = simulate(6000, seed=41)
+    dp = decision_points(data["persons"], data["episodes"])
+    persons = dp.keys["person_id"].unique()
+    test = dp.keys["person_id"].isin(persons[4000:]).to_numpy()
+    train, held = dp.take(np.flatnonzero(~test)), dp.take(np.flatnonzero(test))
+    model = make_learner("s", n_estimators=150).fit(train.features, train.treatment, train.outcome,
+                                                    groups=train.keys["person_id"])
+    truth = data["truth"].pivot_table(index=["person_id", "episode_no"], columns="intervention",
+                                      values="p_progress")
+    truth = truth.reindex(pd.MultiIndex.from_frame(held.keys)).reindex(
+        columns=model.interventions_).to_numpy()
+    rows = np.arange(len(held))
+    chosen = pd.Index(model.interventions_).get_indexer(choose_best(model.predict(held.features)))
+    observed = pd.Index(model.interventions_).get_indexer(held.treatment.astype(str))
+    value, behaviour = truth[rows, chosen].mean(), truth[rows, observed].mean()
+    oracle = np.nanmax(truth, axis=1).mean()
+    assert (value - behaviour) / (oracle - behaviour) > 0.4
+
+
+def test_policy_keeps_the_usual_path_unless_the_gain_is_sure(fitted, points):
+    dp, _ = points
+    X = dp.features.iloc[:300]
+    p, usual = fitted.predict(X), fitted.usual_path(X)
+    lower, _ = fitted.predict_interval(X)
+    assert (choose_best(p, usual, lower, min_uplift=2.0) == usual).all()
+    free = choose_best(p)
+    assert (free == choose_best(p, usual, lower, min_uplift=-2.0)).all()
+    best = p.to_numpy()[np.arange(len(X)), pd.Index(p.columns).get_indexer("p_" + free)]
+    assert np.allclose(best, np.nanmax(p.to_numpy(), axis=1))
+
+
+def test_save_and_load_give_the_same_model(fitted, points, tmp_path):
+    dp, _ = points
+    save_model(fitted, tmp_path / "m", data="test")
+    again = load_model(tmp_path / "m")
+    pd.testing.assert_frame_equal(again.predict(dp.features.iloc[:50]),
+                                  fitted.predict(dp.features.iloc[:50]))
+    assert (tmp_path / "m" / "model.json").exists()
+
+
+def test_bad_input_is_named(points):
+    dp, _ = points
+    model = make_learner("s", **FAST)
+    with pytest.raises(ValueError, match="treatment has 3 rows but X has"):
+        model.fit(dp.features, dp.treatment[:3], dp.outcome)
+    with pytest.raises(ValueError, match="not in the catalogue"):
+        model.fit(dp.features, ["yoga"] * len(dp), dp.outcome)
+    with pytest.raises(ValueError, match="y must be 0 or 1"):
+        model.fit(dp.features, dp.treatment, dp.outcome * 2)
+    with pytest.raises(TypeError, match="DataFrame"):
+        model.fit(dp.features.to_numpy(), dp.treatment, dp.outcome)
+    not_offered = dp.treatment.astype(str).where(dp.features["region"] != "hbs", "boston_model")
+    with pytest.raises(ValueError, match="does not offer"):
+        model.fit(dp.features, not_offered, dp.outcome)
+
+    hbs = (dp.features["region"] != "hbs").to_numpy()
+    model.fit(dp.features[hbs], dp.treatment[hbs], dp.outcome[hbs])
+    with pytest.raises(ValueError, match="regions the fitted model never saw: \\['hbs'\\]"):
+        model.predict(dp.features)
+    with pytest.raises(ValueError, match="missing \\['age'\\]"):
+        model.predict(dp.features[hbs].drop(columns="age"))
+    with pytest.raises(ValueError, match="unexpected \\['x_new'\\]"):
+        model.predict(dp.features[hbs].assign(x_new=1.0))
