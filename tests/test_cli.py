@@ -78,3 +78,72 @@ def test_calibrate_prints_every_target(generated):
     result = CliRunner().invoke(main, ["calibrate", str(out)])
     assert "targets met" in result.output
     assert "Mean time enrolled" in result.output
+
+
+def test_train_then_recommend_writes_one_row_per_decision_point(generated, tmp_path):
+    out, _ = generated
+    model = tmp_path / "model"
+    trained = CliRunner().invoke(main, ["train", "--data", str(out), "--learner", "s",
+                                        "--out", str(model), "--n-bags", "2"])
+    assert trained.exit_code == 0, trained.output
+    target = tmp_path / "rec.parquet"
+    result = CliRunner().invoke(main, ["recommend", "--model", str(model), "--data", str(out),
+                                       "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    rec = pd.read_parquet(target)
+    episodes = pd.read_parquet(out / "episodes")
+    assert len(rec) == len(episodes)
+    assert list(rec.columns[:3]) == ["person_id", "episode_no", "recommended"]
+    persons = pd.read_parquet(out / "persons").set_index("person_id")
+    from adapt.catalogue import load_catalogue
+
+    offered = load_catalogue().availability()
+    regions = persons.loc[rec["person_id"], "region"].to_numpy()
+    assert all(offered.loc[r, c] for r, c in zip(regions, rec["recommended"], strict=True))
+    p_cols = [c for c in rec.columns if c.startswith("p_")]
+    assert (rec[p_cols].notna().to_numpy() == offered.loc[regions].to_numpy()).all()
+
+
+def test_train_uses_extra_covariates_from_csv(generated, tmp_path):
+    out, _ = generated
+    persons = pd.read_parquet(out / "persons")
+    persons["x_distance_km"] = range(len(persons))
+    persons.to_csv(tmp_path / "persons.csv", index=False)
+    pd.read_parquet(out / "episodes").to_csv(tmp_path / "episodes.csv", index=False)
+    result = CliRunner().invoke(main, ["train", "--data", str(tmp_path), "--out",
+                                       str(tmp_path / "m"), "--n-bags", "2"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    card = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert "x_distance_km" in card["features"]
+
+
+def test_train_refuses_data_that_break_the_contract(generated, tmp_path):
+    out, _ = generated
+    episodes = pd.read_parquet(out / "episodes")
+    episodes.loc[0, "step_after"] = 7
+    episodes.to_parquet(tmp_path / "episodes.parquet")
+    pd.read_parquet(out / "persons").to_parquet(tmp_path / "persons.parquet")
+    result = CliRunner().invoke(main, ["train", "--data", str(tmp_path), "--out",
+                                       str(tmp_path / "m")])
+    assert result.exit_code != 0
+    assert "episodes.step_after: 1 row outside 0..5 (row 0)" in result.output
+
+
+def test_recommend_names_a_region_the_model_never_saw(generated, tmp_path):
+    out, _ = generated
+    persons = pd.read_parquet(out / "persons")
+    episodes = pd.read_parquet(out / "episodes")
+    keep = persons["region"] != "varna"
+    kept_ids = persons.loc[keep, "person_id"]
+    train_dir, model = tmp_path / "train", tmp_path / "model"
+    train_dir.mkdir()
+    persons[keep].to_parquet(train_dir / "persons.parquet")
+    episodes[episodes["person_id"].isin(kept_ids)].to_parquet(train_dir / "episodes.parquet")
+    assert CliRunner().invoke(main, ["train", "--data", str(train_dir), "--out", str(model),
+                                     "--n-bags", "2"]).exit_code == 0
+    result = CliRunner().invoke(main, ["recommend", "--model", str(model), "--data", str(out),
+                                       "--out", str(tmp_path / "r.parquet")])
+    assert result.exit_code != 0
+    assert "regions the fitted model never saw: ['varna']" in result.output

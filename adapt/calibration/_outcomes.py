@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from adapt.catalogue import Catalogue, load_catalogue
@@ -30,17 +31,17 @@ def person_outcomes(
     out["work_preparatory"] = reason == "work_preparatory"
     out["months_enrolled"] = out["exit_day"].astype("float64") / DAYS_PER_MONTH
 
-    person = episodes["person_id"]
-    had = (
-        pd.crosstab(person, episodes["intervention"]).reindex(
-            index=out["person_id"], columns=list(catalogue.intervention_codes), fill_value=0
-        )
-        > 0
-    )
-    for code in catalogue.intervention_codes:
-        out[f"had_{code}"] = had[code].to_numpy()
-    out["had_work_training"] = had[[c for c in WORK_TRAINING if c in had]].any(axis=1).to_numpy()
-    totals = episodes.groupby(person)["hours"].agg(["sum", "size"]).reindex(out["person_id"])
-    out["total_hours"] = totals["sum"].fillna(0.0).to_numpy()
-    out["n_episodes"] = totals["size"].fillna(0).astype("int64").to_numpy()
+    codes = list(catalogue.intervention_codes)
+    person = pd.Index(out["person_id"]).get_indexer(episodes["person_id"])
+    arm = pd.Categorical(episodes["intervention"], categories=codes).codes
+    known = (person >= 0) & (arm >= 0)
+    had = np.zeros((len(out), len(codes)), bool)
+    had[person[known], arm[known]] = True
+    for j, code in enumerate(codes):
+        out[f"had_{code}"] = had[:, j]
+    work_training = [codes.index(c) for c in WORK_TRAINING if c in codes]
+    out["had_work_training"] = had[:, work_training].any(axis=1)
+    hours = episodes["hours"].to_numpy(float)
+    out["total_hours"] = np.bincount(person[person >= 0], hours[person >= 0], len(out))
+    out["n_episodes"] = np.bincount(person[person >= 0], minlength=len(out))
     return out

@@ -25,6 +25,7 @@ FREE_PARAMETERS = {
     "progress.step.3": (0.3, -3.0, 2.0),
     "progress.women_market_penalty": (0.2, 0.0, 2.0),
     "progress.women_work_training_penalty": (0.2, 0.0, 3.0),
+    "progress.coordination_offsets_penalty": (0.15, 0.0, 1.0),
     "progress.jump_to_work": (0.1, 0.0, 0.95),
     "progress.work_training_to_job": (0.1, 0.0, 0.95),
     "progress.stage_fit.coordination.3": (0.3, -3.0, 2.0),
@@ -85,6 +86,7 @@ def fit(
     lower = 1 + (np.array([free[n][1] for n in names]) - start) / scale
     upper = 1 + (np.array([free[n][2] for n in names]) - start) / scale
     calls = {"n": 0}
+    best = {"cost": np.inf, "values": {}}
 
     def residuals(z):
         values = dict(zip(names, start + (z - 1) * scale, strict=True))
@@ -94,12 +96,18 @@ def fit(
         tol = report["tolerance"].to_numpy(float)
         r = (report["simulated"].to_numpy(float) - report["target"].to_numpy(float)) / tol
         calls["n"] += 1
+        cost = float(np.sum(np.nan_to_num(r, nan=10.0) ** 2))
+        if cost < best["cost"]:
+            best.update(cost=cost, values=values)
         if verbose and calls["n"] % 10 == 1:
             print(
-                f"[{calls['n']:4d}] cost {np.sum(r**2):8.2f}  worst "
+                f"[{calls['n']:4d}] cost {cost:8.2f} (best {best['cost']:.2f})  worst "
                 f"{report['id'].iloc[np.argmax(np.abs(r))]} {np.max(np.abs(r)):.2f} tol",
                 flush=True,
             )
+        if verbose and calls["n"] % 50 == 0:
+            print("best so far:", {k: round(float(v), 3) for k, v in best["values"].items()},
+                  flush=True)
         return np.nan_to_num(r, nan=10.0)
 
     z0 = np.clip(np.ones(len(names)), lower + 1e-9, upper - 1e-9)
@@ -109,11 +117,10 @@ def fit(
     if verbose:
         print(
             f"stopped after {result.nfev} evaluations: {result.message} "
-            f"(cost {2 * result.cost:.2f})"
+            f"(best cost {best['cost']:.2f})"
         )
-    return {
-        n: float(round(v, 3)) for n, v in zip(names, start + (result.x - 1) * scale, strict=True)
-    }
+    # Common random numbers make the objective a step function: keep the best point evaluated.
+    return {n: round(float(v), 3) for n, v in best["values"].items()}
 
 
 def main() -> None:

@@ -165,7 +165,9 @@ class Dynamics:
         )
         woman = pop.gender == WOMAN
         # Labour-market inequality (MIA): the gaps are largest where SE and work training lead on.
-        on_the_market = woman * (step >= 2)
+        # MIA found case management nearly equal: coordination offsets part of the penalty.
+        coordinated = s.done_family[:, self.world.families.index("coordination")]
+        on_the_market = woman * (step >= 2) * (1 - pr["coordination_offsets_penalty"] * coordinated)
         market = col(self.employment, -pr["women_market_penalty"] * on_the_market) + col(
             self.work_training, -pr["women_work_training_penalty"] * on_the_market
         )
