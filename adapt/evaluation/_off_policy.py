@@ -1,10 +1,11 @@
-"""Off-policy value of a deterministic target policy from logged data: IPS, SNIPS, DR."""
+"""Off-policy value of a target policy from logged data: IPS, SNIPS and doubly robust."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from adapt.evaluation._bootstrap import bootstrap_ratios, percentile_interval
 from adapt.evaluation._validate import (
@@ -27,9 +28,10 @@ METHODS = ("ips", "snips", "dr")
 class OffPolicyEstimate:
     """An off-policy value estimate with its cluster-bootstrap percentile interval.
 
-    ``n_clipped`` counts rows whose observed-action propensity was raised to ``clip``;
-    ``max_weight`` and ``effective_sample_size`` (Kish, over rows where the target agrees with
-    the observed action) show how much the estimate leans on few rows.
+    ``n_matched`` counts rows with a positive weight (the target could take the observed
+    action), ``n_clipped`` rows whose observed-action propensity was raised to ``clip``;
+    ``max_weight`` and ``effective_sample_size`` (Kish, over the matched rows) show how much the
+    estimate leans on few rows.
     """
 
     method: str
@@ -48,30 +50,47 @@ class OffPolicyEstimate:
 
 @dataclass(frozen=True)
 class _Logged:
-    match: np.ndarray  # target choice == observed action
-    weight: np.ndarray  # 1 / e(observed), after clipping
+    weight: np.ndarray  # pi(observed) / e(observed), e after clipping
     reward: np.ndarray
-    mu_target: np.ndarray | None
+    mu_target: np.ndarray | None  # sum_a pi(a) mu(a)
     mu_observed: np.ndarray | None
     n_clipped: int
 
 
-def _prepare(choices, observed, reward, propensity, outcome, interventions, clip) -> _Logged:
-    check_clip(clip)
-    codes = resolve_interventions(interventions, propensity, outcome)
-    n = len(vector(observed, "observed"))
-    target = code_index(choices, codes, "choices", n)
-    obs = code_index(observed, codes, "observed", n)
-    r = unit_interval(reward, "reward", n)
-    e = propensity_matrix(propensity, n, codes)
-    rows = np.arange(n)
-    unavailable = e[rows, target] == 0
+def _target_matrix(choices, e: np.ndarray, codes) -> np.ndarray:
+    """The target policy as (n, A) probabilities: one-hot for codes, checked for a matrix."""
+    n = len(e)
+    if isinstance(choices, pd.DataFrame) or np.ndim(choices) == 2:
+        pi = matrix(choices, "choices", n, codes)
+        bad = ~np.isfinite(pi).all(axis=1) | ((pi < 0) | (pi > 1)).any(axis=1)
+        bad |= np.abs(pi.sum(axis=1) - 1) > 1e-6
+        if bad.any():
+            raise ValueError(
+                "choices as a matrix must hold target probabilities in [0, 1] summing to 1 per "
+                f"row; they do not on {show_rows(bad)}"
+            )
+    else:
+        pi = np.zeros_like(e)
+        pi[np.arange(n), code_index(choices, codes, "choices", n)] = 1.0
+    unavailable = ((pi > 0) & (e == 0)).any(axis=1)
     if unavailable.any():
         raise ValueError(
             "choices pick interventions with behaviour propensity 0 (not available or never "
             f"chosen there) on {show_rows(unavailable)}; the value of such choices cannot be "
             "estimated from logged data"
         )
+    return pi
+
+
+def _prepare(choices, observed, reward, propensity, outcome, interventions, clip) -> _Logged:
+    check_clip(clip)
+    codes = resolve_interventions(interventions, propensity, outcome, choices)
+    n = len(vector(observed, "observed"))
+    obs = code_index(observed, codes, "observed", n)
+    r = unit_interval(reward, "reward", n)
+    e = propensity_matrix(propensity, n, codes)
+    pi = _target_matrix(choices, e, codes)
+    rows = np.arange(n)
     e_obs = e[rows, obs]
     zero = e_obs == 0
     if zero.any():
@@ -81,26 +100,26 @@ def _prepare(choices, observed, reward, propensity, outcome, interventions, clip
         )
     n_clipped = 0
     if clip is not None:
-        small = e_obs < clip
-        n_clipped = int(small.sum())
+        n_clipped = int((e_obs < clip).sum())
         e_obs = np.maximum(e_obs, clip)
     mu_t = mu_o = None
     if outcome is not None:
         mu = matrix(outcome, "outcome", n, codes)
-        mu_t, mu_o = mu[rows, target], mu[rows, obs]
-        bad = ~(np.isfinite(mu_t) & np.isfinite(mu_o))
-        bad |= (mu_t < 0) | (mu_t > 1) | (mu_o < 0) | (mu_o > 1)
+        used = (pi > 0) | (np.arange(len(codes)) == obs[:, None])
+        bad = (used & ~(np.isfinite(mu) & (mu >= 0) & (mu <= 1))).any(axis=1)
         if bad.any():
             raise ValueError(
                 "outcome predictions must be finite and in [0, 1] for the target's and the "
-                f"observed intervention; they are not on {show_rows(bad)}"
+                f"observed interventions; they are not on {show_rows(bad)}"
             )
-    return _Logged(target == obs, 1.0 / e_obs, r, mu_t, mu_o, n_clipped)
+        mu_t = np.where(pi > 0, pi * mu, 0.0).sum(axis=1)
+        mu_o = mu[rows, obs]
+    return _Logged(pi[rows, obs] / e_obs, r, mu_t, mu_o, n_clipped)
 
 
 def _terms(method: str, d: _Logged) -> tuple[np.ndarray, np.ndarray]:
     """Per-row numerator and denominator: the estimate is sum(num) / sum(den)."""
-    w = d.match * d.weight
+    w = d.weight
     if method == "ips":
         return w * d.reward, np.ones_like(w)
     if method == "snips":
@@ -124,8 +143,9 @@ def _point(method: str, d: _Logged) -> float:
 _ARGS = """
     Parameters
     ----------
-    choices : array-like of str
-        The deterministic target policy: one intervention code per row.
+    choices : array-like of str, or (n, A) array or DataFrame
+        The target policy: one intervention code per row (deterministic), or target
+        probabilities per row (stochastic; 0 where the behaviour propensity is 0).
     observed : array-like of str
         The intervention actually chosen at each row.
     reward : array-like of float
@@ -146,12 +166,16 @@ _OUTCOME = """
 
 
 def ips(choices, observed, reward, propensity, *, interventions=None, clip=None) -> float:
-    """Inverse propensity scoring: the mean of ``1[a_i = pi_i] r_i / e_i(a_i)``."""
+    """Inverse propensity scoring: the mean of ``w_i r_i``, ``w_i = pi_i(a_i) / e_i(a_i)``.
+
+    For a deterministic target ``pi_i(a_i)`` is 1 if the target chose the observed action ``a_i``,
+    else 0.
+    """
     return _point("ips", _prepare(choices, observed, reward, propensity, None, interventions, clip))
 
 
 def snips(choices, observed, reward, propensity, *, interventions=None, clip=None) -> float:
-    """Self-normalised IPS: ``sum(w_i r_i) / sum(w_i)`` with ``w_i = 1[a_i = pi_i] / e_i(a_i)``."""
+    """Self-normalised IPS: ``sum(w_i r_i) / sum(w_i)`` with ``w_i = pi_i(a_i) / e_i(a_i)``."""
     return _point(
         "snips", _prepare(choices, observed, reward, propensity, None, interventions, clip)
     )
@@ -160,7 +184,11 @@ def snips(choices, observed, reward, propensity, *, interventions=None, clip=Non
 def doubly_robust(
     choices, observed, reward, propensity, outcome, *, interventions=None, clip=None
 ) -> float:
-    """Doubly robust: the mean of ``mu_i(pi_i) + 1[a_i = pi_i] (r_i - mu_i(a_i)) / e_i(a_i)``."""
+    """Doubly robust: the mean of ``sum_a pi_i(a) mu_i(a) + w_i (r_i - mu_i(a_i))``.
+
+    ``w_i = pi_i(a_i) / e_i(a_i)`` as in :func:`ips`; unbiased if either the propensities or the
+    outcome model are right.
+    """
     return _point(
         "dr", _prepare(choices, observed, reward, propensity, outcome, interventions, clip)
     )
@@ -217,7 +245,7 @@ def off_policy_value(
     num, den = _terms(method, d)
     reps = bootstrap_ratios(num, den, codes, n_groups, n_bootstrap, seed)
     low, high = percentile_interval(reps, alpha)
-    w = d.weight[d.match]
+    w = d.weight[d.weight > 0]
     ess = float(w.sum() ** 2 / (w**2).sum()) if len(w) else 0.0
     return OffPolicyEstimate(
         method=method,
@@ -228,7 +256,7 @@ def off_policy_value(
         n_rows=n,
         n_groups=n_groups,
         n_bootstrap=n_bootstrap,
-        n_matched=int(d.match.sum()),
+        n_matched=int((d.weight > 0).sum()),
         n_clipped=d.n_clipped,
         max_weight=float(w.max()) if len(w) else 0.0,
         effective_sample_size=ess,

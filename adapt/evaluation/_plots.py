@@ -71,6 +71,8 @@ def plot_qini_curves(curves, path, *, ncols: int = 4) -> Path:
         ax.grid(alpha=0.3)
     for ax in axes[len(arms) :]:
         ax.set_visible(False)
+    for ax in axes[max(0, len(arms) - ncols) : len(arms)]:
+        ax.tick_params(labelbottom=True)  # the lowest visible panel of each column
     axes[0].legend(fontsize=7, loc="upper left")
     fig.supxlabel("fraction targeted (ranked by predicted uplift)", fontsize=9)
     fig.supylabel("progressions gained per person (IPW)", fontsize=9)

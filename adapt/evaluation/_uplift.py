@@ -31,9 +31,9 @@ class QiniResult(NamedTuple):
 def _arm_curve(score, treated, reward, e_arm) -> tuple[np.ndarray, np.ndarray]:
     """Points (fraction, gain) of one arm's IPW gain curve, one per distinct score, from (0, 0)."""
     n = len(score)
-    w = np.where(treated, 1.0 / e_arm, 1.0 / (1.0 - e_arm))
-    w_t = np.where(treated, w, 0.0)
-    w_c = np.where(treated, 0.0, w)
+    w_t, w_c = np.zeros(n), np.zeros(n)
+    w_t[treated] = 1.0 / e_arm[treated]
+    w_c[~treated] = 1.0 / (1.0 - e_arm[~treated])
     # Hajek normalisation: each group's weights sum to n, so gain(1) is a weighted mean difference
     w_t *= n / w_t.sum()
     w_c *= n / w_c.sum()
