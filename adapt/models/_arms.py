@@ -9,11 +9,24 @@ from adapt.models import _lightgbm
 from adapt.models._cross_fit import person_folds
 
 ARM = "__intervention__"
+ARM_AT_STEP = "__intervention_at_step__"
+STEPS = 6
 
 
 def with_arm(X: pd.DataFrame, arms: np.ndarray, interventions: list[str]) -> pd.DataFrame:
-    """`X` with the intervention as one more categorical column."""
-    return X.assign(**{ARM: pd.Categorical.from_codes(np.asarray(arms), categories=interventions)})
+    """`X` with the intervention as one more categorical column.
+
+    With a ``current_step`` column, the pair (intervention, step) is added as a categorical too:
+    what an intervention does depends on where on the ladder a person stands, and one split on
+    the pair lets every arm carry its own step profile instead of needing a chain of splits.
+    """
+    arms = np.asarray(arms)
+    columns = {ARM: pd.Categorical.from_codes(arms, categories=interventions)}
+    if "current_step" in X:
+        step = np.clip(X["current_step"].to_numpy(np.int64), 0, STEPS - 1)
+        labels = [f"{a}@{s}" for a in interventions for s in range(STEPS)]
+        columns[ARM_AT_STEP] = pd.Categorical.from_codes(arms * STEPS + step, categories=labels)
+    return X.assign(**columns)
 
 
 def pooled_outcome_model(X, t, y, interventions, settings, seed, n_jobs):

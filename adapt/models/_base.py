@@ -36,6 +36,8 @@ class MultiTreatmentLearner(BaseEstimator):
         Coverage of `predict_interval`.
     min_propensity : float
         Lower bound on behaviour probabilities of offered interventions.
+    propensity_n_estimators, propensity_max_rows : int
+        Size of the behaviour model (boosting rounds, rows it is fitted on at most).
     random_state : int
         Seed of every random choice the learner makes.
     n_jobs : int
@@ -49,6 +51,7 @@ class MultiTreatmentLearner(BaseEstimator):
     def __init__(self, n_estimators: int = 200, learning_rate: float = 0.05, num_leaves: int = 31,
                  min_child_samples: int = 40, n_bags: int = 3, n_folds: int = 2,
                  interval_level: float = 0.9, min_propensity: float = 0.01,
+                 propensity_n_estimators: int = 40, propensity_max_rows: int | None = 60_000,
                  random_state: int = 0, n_jobs: int = 1, catalogue: Catalogue | None = None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -58,6 +61,8 @@ class MultiTreatmentLearner(BaseEstimator):
         self.n_folds = n_folds
         self.interval_level = interval_level
         self.min_propensity = min_propensity
+        self.propensity_n_estimators = propensity_n_estimators
+        self.propensity_max_rows = propensity_max_rows
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.catalogue = catalogue
@@ -70,10 +75,14 @@ class MultiTreatmentLearner(BaseEstimator):
         """
         X, t, y = self._check_fit_input(X, treatment, y, groups)
         available = self._available(X)
+        # Out-of-fold propensities only where they enter the estimate (X, DR); elsewhere the
+        # behaviour model only names the usual path.
+        folds = self.n_folds if "propensity" in self.nuisance_models else 1
         self.propensity_ = CrossFittedPropensity(
-            len(self.interventions_), self.n_folds, self.min_propensity, self.random_state,
-            self.n_jobs, **self._lightgbm(n_estimators=max(self.n_estimators // 2, 20),
-                                          num_leaves=min(self.num_leaves, 15)),
+            len(self.interventions_), folds, self.min_propensity, self.propensity_max_rows,
+            self.random_state, self.n_jobs,
+            **self._lightgbm(n_estimators=self.propensity_n_estimators, learning_rate=0.1,
+                             num_leaves=min(self.num_leaves, 15)),
         ).fit(X, t, available, groups)
         shared = self._prepare(X, t, y, available, groups)
         self.estimators_ = []

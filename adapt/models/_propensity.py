@@ -19,16 +19,22 @@ class CrossFittedPropensity:
     """
 
     def __init__(self, n_arms: int, n_folds: int = 2, min_propensity: float = 0.01,
-                 random_state: int = 0, n_jobs: int = 1, **lightgbm):
+                 max_rows: int | None = None, random_state: int = 0, n_jobs: int = 1,
+                 **lightgbm):
         self.n_arms, self.n_folds, self.min_propensity = n_arms, n_folds, min_propensity
+        self.max_rows = max_rows
         self.random_state, self.n_jobs, self.lightgbm = random_state, n_jobs, lightgbm
 
     def fit(self, X: pd.DataFrame, treatment: np.ndarray, available: np.ndarray, groups=None):
-        self.models_, self.classes_ = [], []
+        self.models_ = []
         self.out_of_fold_ = np.zeros((len(X), self.n_arms))
-        folds = person_folds(len(X), groups, self.n_folds, self.random_state)
+        if self.n_folds == 1:  # one model on all rows; out_of_fold_ is then in-sample
+            folds = [np.arange(len(X))]
+        else:
+            folds = person_folds(len(X), groups, self.n_folds, self.random_state)
         for k, held_out in enumerate(folds):
-            train = np.setdiff1d(np.arange(len(X)), held_out)
+            train = held_out if self.n_folds == 1 else np.setdiff1d(np.arange(len(X)), held_out)
+            train = _at_most(train, self.max_rows, self.random_state + k)
             model = _lightgbm.classifier(random_state=self.random_state + k, n_jobs=self.n_jobs,
                                          **self.lightgbm)
             model.fit(X.iloc[train], treatment[train])
@@ -49,3 +55,10 @@ class CrossFittedPropensity:
     def _restrict(self, probs: np.ndarray, available: np.ndarray) -> np.ndarray:
         probs = np.where(available, np.maximum(probs, self.min_propensity), 0.0)
         return probs / probs.sum(axis=1, keepdims=True)
+
+
+def _at_most(rows: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:
+    """A random subset of `rows` of size `max_rows`: caseworkers' habits need fewer rows."""
+    if max_rows is None or len(rows) <= max_rows:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))

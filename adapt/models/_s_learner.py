@@ -7,7 +7,7 @@ from adapt.models._base import MultiTreatmentLearner
 class SLearner(MultiTreatmentLearner):
     """Pools all arms in one LightGBM model, so small arms borrow strength from large ones."""
 
-    nuisance_models = ("propensity",)
+    nuisance_models = ()
 
     def _fit_one(self, X, t, y, available, shared, seed):
         return pooled_outcome_model(X, t, y, self.interventions_, self._lightgbm(),

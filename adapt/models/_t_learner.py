@@ -11,7 +11,7 @@ MIN_ROWS_PER_ARM = 30
 class TLearner(MultiTreatmentLearner):
     """Separate LightGBM models per arm; an arm with too few rows falls back to its mean."""
 
-    nuisance_models = ("propensity",)
+    nuisance_models = ()
 
     def _fit_one(self, X, t, y, available, shared, seed):
         models = {}

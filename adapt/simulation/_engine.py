@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adapt.simulation._dynamics import NO_EXIT, ONGOING, Dynamics, State
-from adapt.simulation._population import Population, sample_population
+from adapt.simulation._population import WOMAN, Population, sample_population
 from adapt.simulation._random import CounterRNG
 from adapt.simulation._world import World
 
@@ -140,10 +140,16 @@ def simulate_slice(
         progressed = rng.uniform(idx, _PROGRESS, k) < p_chosen
         step = sub_state.step
         jump = rng.uniform(idx, _JUMP, k)
+        # Straight into a job is rarer for women and for people with weak Swedish (MIA).
+        job_odds = np.where(sub_pop.gender == WOMAN, pr["women_job_jump_factor"], 1.0) * np.where(
+            sub_pop.swedish == 0, pr["weak_swedish_job_jump_factor"], 1.0
+        )
         up = step + 1
-        up = np.where(dyn.employment[chosen] & (step >= 2) & (jump < pr["jump_to_work"]), 5, up)
         up = np.where(
-            dyn.work_training[chosen] & (step >= 2) & (jump < pr["work_training_to_job"]),
+            dyn.employment[chosen] & (step >= 2) & (jump < pr["jump_to_work"] * job_odds), 5, up
+        )
+        up = np.where(
+            dyn.work_training[chosen] & (step >= 2) & (jump < pr["work_training_to_job"] * job_odds),
             np.maximum(up, 4),
             up,
         )
