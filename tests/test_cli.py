@@ -147,3 +147,9 @@ def test_recommend_names_a_region_the_model_never_saw(generated, tmp_path):
                                        "--out", str(tmp_path / "r.parquet")])
     assert result.exit_code != 0
     assert "regions the fitted model never saw: ['varna']" in result.output
+
+
+def test_calibrate_strict_fails_when_a_target_is_missed(generated):
+    out, _ = generated
+    result = CliRunner().invoke(main, ["calibrate", str(out), "--strict"])
+    assert ("FAIL" in result.output) == (result.exit_code == 1)
