@@ -147,17 +147,38 @@ def _read_valid_tables(folder: Path):
 
 
 @main.command()
-@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Folder with persons and episodes (Parquet or CSV).")
-@click.option("--learner", type=click.Choice(["s", "t", "x", "dr"]), default="s",
-              show_default=True, help="Meta-learner.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write the fitted model into.")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder with persons and episodes (Parquet or CSV).",
+)
+@click.option(
+    "--learner",
+    type=click.Choice(["s", "t", "x", "dr"]),
+    default="s",
+    show_default=True,
+    help="Meta-learner.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the fitted model into.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--n-bags", type=click.IntRange(min=2), default=3, show_default=True,
-              help="Half-samples of persons behind each estimate and its interval.")
-@click.option("--exclude-sensitive", is_flag=True,
-              help="Leave gender and violence exposure out of the features.")
+@click.option(
+    "--n-bags",
+    type=click.IntRange(min=2),
+    default=3,
+    show_default=True,
+    help="Half-samples of persons behind each estimate and its interval.",
+)
+@click.option(
+    "--exclude-sensitive",
+    is_flag=True,
+    help="Leave gender and violence exposure out of the features.",
+)
 def train(data, learner, out, seed, n_bags, exclude_sensitive):
     """Fit a multi-treatment uplift model on every decision point in DATA."""
     from adapt.features import decision_points
@@ -168,19 +189,38 @@ def train(data, learner, out, seed, n_bags, exclude_sensitive):
     model = make_learner(learner, random_state=seed, n_bags=n_bags)
     model.fit(points.features, points.treatment, points.outcome, groups=points.keys["person_id"])
     save_model(model, out, data=str(data), n_decision_points=len(points), seed=seed)
-    click.echo(f"trained the {learner}-learner on {len(points):,} decision points "
-               f"of {persons.shape[0]:,} persons; saved to {out}")
+    click.echo(
+        f"trained the {learner}-learner on {len(points):,} decision points "
+        f"of {persons.shape[0]:,} persons; saved to {out}"
+    )
 
 
 @main.command()
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Folder written by `adapt train`.")
-@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Folder with persons and episodes (Parquet or CSV).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Parquet file to write, one row per decision point.")
-@click.option("--min-uplift", type=float, default=None,
-              help="Leave the usual path only where the interval's lower bound gains this much.")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder written by `adapt train`.",
+)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder with persons and episodes (Parquet or CSV).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Parquet file to write, one row per decision point.",
+)
+@click.option(
+    "--min-uplift",
+    type=float,
+    default=None,
+    help="Leave the usual path only where the interval's lower bound gains this much.",
+)
 def recommend(model_dir, data, out, min_uplift):
     """Recommend an intervention at every decision point in DATA."""
     from adapt.models import load_model

@@ -83,12 +83,14 @@ def test_calibrate_prints_every_target(generated):
 def test_train_then_recommend_writes_one_row_per_decision_point(generated, tmp_path):
     out, _ = generated
     model = tmp_path / "model"
-    trained = CliRunner().invoke(main, ["train", "--data", str(out), "--learner", "s",
-                                        "--out", str(model), "--n-bags", "2"])
+    trained = CliRunner().invoke(
+        main, ["train", "--data", str(out), "--learner", "s", "--out", str(model), "--n-bags", "2"]
+    )
     assert trained.exit_code == 0, trained.output
     target = tmp_path / "rec.parquet"
-    result = CliRunner().invoke(main, ["recommend", "--model", str(model), "--data", str(out),
-                                       "--out", str(target)])
+    result = CliRunner().invoke(
+        main, ["recommend", "--model", str(model), "--data", str(out), "--out", str(target)]
+    )
     assert result.exit_code == 0, result.output
     rec = pd.read_parquet(target)
     episodes = pd.read_parquet(out / "episodes")
@@ -110,8 +112,9 @@ def test_train_uses_extra_covariates_from_csv(generated, tmp_path):
     persons["x_distance_km"] = range(len(persons))
     persons.to_csv(tmp_path / "persons.csv", index=False)
     pd.read_parquet(out / "episodes").to_csv(tmp_path / "episodes.csv", index=False)
-    result = CliRunner().invoke(main, ["train", "--data", str(tmp_path), "--out",
-                                       str(tmp_path / "m"), "--n-bags", "2"])
+    result = CliRunner().invoke(
+        main, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "m"), "--n-bags", "2"]
+    )
     assert result.exit_code == 0, result.output
     import json
 
@@ -125,8 +128,9 @@ def test_train_refuses_data_that_break_the_contract(generated, tmp_path):
     episodes.loc[0, "step_after"] = 7
     episodes.to_parquet(tmp_path / "episodes.parquet")
     pd.read_parquet(out / "persons").to_parquet(tmp_path / "persons.parquet")
-    result = CliRunner().invoke(main, ["train", "--data", str(tmp_path), "--out",
-                                       str(tmp_path / "m")])
+    result = CliRunner().invoke(
+        main, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "m")]
+    )
     assert result.exit_code != 0
     assert "episodes.step_after: 1 row outside 0..5 (row 0)" in result.output
 
@@ -141,10 +145,24 @@ def test_recommend_names_a_region_the_model_never_saw(generated, tmp_path):
     train_dir.mkdir()
     persons[keep].to_parquet(train_dir / "persons.parquet")
     episodes[episodes["person_id"].isin(kept_ids)].to_parquet(train_dir / "episodes.parquet")
-    assert CliRunner().invoke(main, ["train", "--data", str(train_dir), "--out", str(model),
-                                     "--n-bags", "2"]).exit_code == 0
-    result = CliRunner().invoke(main, ["recommend", "--model", str(model), "--data", str(out),
-                                       "--out", str(tmp_path / "r.parquet")])
+    assert (
+        CliRunner()
+        .invoke(main, ["train", "--data", str(train_dir), "--out", str(model), "--n-bags", "2"])
+        .exit_code
+        == 0
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "recommend",
+            "--model",
+            str(model),
+            "--data",
+            str(out),
+            "--out",
+            str(tmp_path / "r.parquet"),
+        ],
+    )
     assert result.exit_code != 0
     assert "regions the fitted model never saw: ['varna']" in result.output
 

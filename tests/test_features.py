@@ -19,7 +19,8 @@ def test_one_row_per_episode_with_outcome_and_treatment(data):
     points = decision_points(data["persons"], data["episodes"])
     assert len(points) == len(data["episodes"])
     merged = points.keys.assign(t=points.treatment.astype(str), y=points.outcome).merge(
-        data["episodes"], on=["person_id", "episode_no"])
+        data["episodes"], on=["person_id", "episode_no"]
+    )
     assert (merged["t"] == merged["intervention"]).all()
     assert (merged["y"] == (merged["step_after"] > merged["step_before"])).all()
 
@@ -34,7 +35,9 @@ def test_history_counts_only_earlier_episodes(data):
 
 
 def history_columns_of(points):
-    return [c for c in points.features.columns if c.startswith(("n_", "hours_")) and c != "n_previous"]
+    return [
+        c for c in points.features.columns if c.startswith(("n_", "hours_")) and c != "n_previous"
+    ]
 
 
 @settings(max_examples=25, deadline=None)
@@ -69,8 +72,10 @@ def test_row_order_of_the_input_does_not_matter(data):
 
 
 def test_extra_covariates_are_used_and_sensitive_ones_can_be_left_out(data):
-    persons = data["persons"].assign(x_distance_km=np.arange(len(data["persons"])) % 7,
-                                     x_municipality=["a", "b", "c"] * (len(data["persons"]) // 3))
+    persons = data["persons"].assign(
+        x_distance_km=np.arange(len(data["persons"])) % 7,
+        x_municipality=["a", "b", "c"] * (len(data["persons"]) // 3),
+    )
     points = decision_points(persons, data["episodes"])
     assert {"x_distance_km", "x_municipality"} <= set(points.features.columns)
     without = decision_points(persons, data["episodes"], include_sensitive=False)

@@ -65,7 +65,9 @@ def test_intervals_surround_the_estimate(fitted, points):
     p = fitted.predict(dp.features.iloc[:300]).to_numpy()
     lower, upper = (f.to_numpy() for f in fitted.predict_interval(dp.features.iloc[:300]))
     offered = ~np.isnan(p)
-    assert (lower[offered] <= p[offered] + 1e-12).all() and (p[offered] <= upper[offered] + 1e-12).all()
+    assert (lower[offered] <= p[offered] + 1e-12).all() and (
+        p[offered] <= upper[offered] + 1e-12
+    ).all()
     assert (upper[offered] - lower[offered]).mean() > 0
 
 
@@ -74,7 +76,9 @@ def test_uplift_is_measured_against_the_usual_path(fitted, points):
     X = dp.features.iloc[:200]
     usual = fitted.usual_path(X)
     uplift = fitted.predict_uplift(X)
-    at_usual = uplift.to_numpy()[np.arange(len(X)), pd.Index(fitted.interventions_).get_indexer(usual)]
+    at_usual = uplift.to_numpy()[
+        np.arange(len(X)), pd.Index(fitted.interventions_).get_indexer(usual)
+    ]
     assert np.allclose(at_usual, 0)
     e = fitted.behaviour_probabilities(X)
     assert np.allclose(e.sum(axis=1), 1)
@@ -93,12 +97,17 @@ def test_recommendations_beat_the_caseworkers_on_the_truth():
     persons = dp.keys["person_id"].unique()
     test = dp.keys["person_id"].isin(persons[4000:]).to_numpy()
     train, held = dp.take(np.flatnonzero(~test)), dp.take(np.flatnonzero(test))
-    model = make_learner("s", n_estimators=150).fit(train.features, train.treatment, train.outcome,
-                                                    groups=train.keys["person_id"])
-    truth = data["truth"].pivot_table(index=["person_id", "episode_no"], columns="intervention",
-                                      values="p_progress")
-    truth = truth.reindex(pd.MultiIndex.from_frame(held.keys)).reindex(
-        columns=model.interventions_).to_numpy()
+    model = make_learner("s", n_estimators=150).fit(
+        train.features, train.treatment, train.outcome, groups=train.keys["person_id"]
+    )
+    truth = data["truth"].pivot_table(
+        index=["person_id", "episode_no"], columns="intervention", values="p_progress"
+    )
+    truth = (
+        truth.reindex(pd.MultiIndex.from_frame(held.keys))
+        .reindex(columns=model.interventions_)
+        .to_numpy()
+    )
     rows = np.arange(len(held))
     chosen = pd.Index(model.interventions_).get_indexer(choose_best(model.predict(held.features)))
     observed = pd.Index(model.interventions_).get_indexer(held.treatment.astype(str))
@@ -123,8 +132,9 @@ def test_save_and_load_give_the_same_model(fitted, points, tmp_path):
     dp, _ = points
     save_model(fitted, tmp_path / "m", data="test")
     again = load_model(tmp_path / "m")
-    pd.testing.assert_frame_equal(again.predict(dp.features.iloc[:50]),
-                                  fitted.predict(dp.features.iloc[:50]))
+    pd.testing.assert_frame_equal(
+        again.predict(dp.features.iloc[:50]), fitted.predict(dp.features.iloc[:50])
+    )
     assert (tmp_path / "m" / "model.json").exists()
 
 

@@ -109,8 +109,11 @@ def fit(
                 flush=True,
             )
         if verbose and calls["n"] % 50 == 0:
-            print("best so far:", {k: round(float(v), 3) for k, v in best["values"].items()},
-                  flush=True)
+            print(
+                "best so far:",
+                {k: round(float(v), 3) for k, v in best["values"].items()},
+                flush=True,
+            )
         return np.nan_to_num(r, nan=10.0)
 
     z0 = np.clip(np.ones(len(names)), lower + 1e-9, upper - 1e-9)

@@ -12,10 +12,22 @@ from adapt.catalogue import Catalogue, load_catalogue
 KEYS = ("person_id", "episode_no")
 CATEGORIES = {
     "gender": ("woman", "man", "unknown"),
-    "income_source": ("sickness_benefit", "activity_compensation", "sickness_compensation",
-                      "social_assistance", "unemployment_benefit", "no_income", "other"),
-    "referral_source": ("municipality", "employment_service", "social_insurance", "healthcare",
-                        "self"),
+    "income_source": (
+        "sickness_benefit",
+        "activity_compensation",
+        "sickness_compensation",
+        "social_assistance",
+        "unemployment_benefit",
+        "no_income",
+        "other",
+    ),
+    "referral_source": (
+        "municipality",
+        "employment_service",
+        "social_insurance",
+        "healthcare",
+        "self",
+    ),
     "education": ("compulsory", "upper_secondary", "post_secondary", "unknown"),
     "swedish_level": ("weak", "basic", "fluent"),
 }
@@ -52,8 +64,12 @@ class DecisionPoints:
 
     def take(self, rows) -> DecisionPoints:
         rows = np.asarray(rows)
-        return DecisionPoints(*(part.iloc[rows].reset_index(drop=True) for part in
-                                (self.keys, self.features, self.treatment, self.outcome)))
+        return DecisionPoints(
+            *(
+                part.iloc[rows].reset_index(drop=True)
+                for part in (self.keys, self.features, self.treatment, self.outcome)
+            )
+        )
 
 
 def history_columns(catalogue: Catalogue) -> list[str]:
@@ -61,9 +77,12 @@ def history_columns(catalogue: Catalogue) -> list[str]:
     return [f"n_{c}" for c in codes] + [f"hours_{c}" for c in codes]
 
 
-def decision_points(persons: pd.DataFrame, episodes: pd.DataFrame,
-                    catalogue: Catalogue | None = None,
-                    include_sensitive: bool = True) -> DecisionPoints:
+def decision_points(
+    persons: pd.DataFrame,
+    episodes: pd.DataFrame,
+    catalogue: Catalogue | None = None,
+    include_sensitive: bool = True,
+) -> DecisionPoints:
     """Build one row per episode from the contract's two tables, using only the past.
 
     A row for episode n uses the person's covariates at entry and episodes 1..n-1 (the decision
@@ -91,18 +110,21 @@ def decision_points(persons: pd.DataFrame, episodes: pd.DataFrame,
     previous = pd.Series(treatment).groupby(group.to_numpy()).shift(1)
     previous_end = ep.groupby("person_id", sort=False)["end_day"].shift(1).to_numpy(float)
 
-    history = pd.DataFrame(np.hstack([counts_before, hours_before]),
-                           columns=history_columns(catalogue))
+    history = pd.DataFrame(
+        np.hstack([counts_before, hours_before]), columns=history_columns(catalogue)
+    )
     history["n_previous"] = ep["episode_no"].to_numpy(np.int64) - 1
     history["current_step"] = step_before
     history["steps_gained"] = step_before - first_step
     history["steps_back"] = _cumulative_before(back[:, None], group)[:, 0]
     history["days_since_entry"] = ep["start_day"].to_numpy(np.int64)
-    history["days_since_previous_end"] = np.where(first_of_person, np.nan,
-                                                  ep["start_day"].to_numpy(float) - previous_end)
+    history["days_since_previous_end"] = np.where(
+        first_of_person, np.nan, ep["start_day"].to_numpy(float) - previous_end
+    )
     history["previous_intervention"] = pd.Categorical(
         previous.astype("object").where(previous.notna(), NO_PREVIOUS),
-        categories=[NO_PREVIOUS, *codes])
+        categories=[NO_PREVIOUS, *codes],
+    )
 
     entry = _entry_covariates(persons, catalogue, include_sensitive)
     position = pd.Index(entry["person_id"]).get_indexer(ep["person_id"])
@@ -122,8 +144,9 @@ def _cumulative_before(values: np.ndarray, group: pd.Series) -> np.ndarray:
     return running - values
 
 
-def _entry_covariates(persons: pd.DataFrame, catalogue: Catalogue,
-                      include_sensitive: bool) -> pd.DataFrame:
+def _entry_covariates(
+    persons: pd.DataFrame, catalogue: Catalogue, include_sensitive: bool
+) -> pd.DataFrame:
     out = pd.DataFrame({"person_id": persons["person_id"].to_numpy()})
     out["region"] = pd.Categorical(persons["region"], categories=list(catalogue.region_codes))
     for column, levels in CATEGORIES.items():
@@ -135,8 +158,11 @@ def _entry_covariates(persons: pd.DataFrame, catalogue: Catalogue,
     for column in persons.columns:
         if column.startswith("x_"):
             values = persons[column]
-            out[column] = (values.to_numpy(float) if pd.api.types.is_numeric_dtype(values)
-                           else pd.Categorical(values))
+            out[column] = (
+                values.to_numpy(float)
+                if pd.api.types.is_numeric_dtype(values)
+                else pd.Categorical(values)
+            )
     if not include_sensitive:
         out = out.drop(columns=list(SENSITIVE))
     return out

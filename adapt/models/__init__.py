@@ -17,5 +17,14 @@ def make_learner(name: str, **params) -> MultiTreatmentLearner:
     return LEARNERS[name](**params)
 
 
-__all__ = ["LEARNERS", "DRLearner", "MultiTreatmentLearner", "SLearner", "TLearner", "XLearner",
-           "load_model", "make_learner", "save_model"]
+__all__ = [
+    "LEARNERS",
+    "DRLearner",
+    "MultiTreatmentLearner",
+    "SLearner",
+    "TLearner",
+    "XLearner",
+    "load_model",
+    "make_learner",
+    "save_model",
+]

@@ -54,14 +54,23 @@ class CrossFittedOutcome:
         self.out_of_fold_ = np.full(available.shape, np.nan)
         for k, held_out in enumerate(person_folds(len(X), groups, self.n_folds, self.seed)):
             train = np.setdiff1d(np.arange(len(X)), held_out)
-            model = pooled_outcome_model(X.iloc[train], t[train], y[train], self.interventions,
-                                         self.settings, self.seed + k, self.n_jobs)
+            model = pooled_outcome_model(
+                X.iloc[train],
+                t[train],
+                y[train],
+                self.interventions,
+                self.settings,
+                self.seed + k,
+                self.n_jobs,
+            )
             self.models_.append(model)
             rows, arms = np.nonzero(available[held_out])
             self.out_of_fold_[held_out[rows], arms] = predict_pairs(
-                model, X.iloc[held_out], rows, arms, self.interventions)
+                model, X.iloc[held_out], rows, arms, self.interventions
+            )
         return self
 
     def predict(self, X, rows, arms) -> np.ndarray:
-        return np.mean([predict_pairs(m, X, rows, arms, self.interventions) for m in self.models_],
-                       axis=0)
+        return np.mean(
+            [predict_pairs(m, X, rows, arms, self.interventions) for m in self.models_], axis=0
+        )

@@ -48,11 +48,22 @@ class MultiTreatmentLearner(BaseEstimator):
 
     nuisance_models: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, n_estimators: int = 200, learning_rate: float = 0.05, num_leaves: int = 31,
-                 min_child_samples: int = 40, n_bags: int = 3, n_folds: int = 2,
-                 interval_level: float = 0.9, min_propensity: float = 0.01,
-                 propensity_n_estimators: int = 40, propensity_max_rows: int | None = 60_000,
-                 random_state: int = 0, n_jobs: int = 1, catalogue: Catalogue | None = None):
+    def __init__(
+        self,
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 40,
+        n_bags: int = 3,
+        n_folds: int = 2,
+        interval_level: float = 0.9,
+        min_propensity: float = 0.01,
+        propensity_n_estimators: int = 40,
+        propensity_max_rows: int | None = 60_000,
+        random_state: int = 0,
+        n_jobs: int = 1,
+        catalogue: Catalogue | None = None,
+    ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -79,17 +90,25 @@ class MultiTreatmentLearner(BaseEstimator):
         # behaviour model only names the usual path.
         folds = self.n_folds if "propensity" in self.nuisance_models else 1
         self.propensity_ = CrossFittedPropensity(
-            len(self.interventions_), folds, self.min_propensity, self.propensity_max_rows,
-            self.random_state, self.n_jobs,
-            **self._lightgbm(n_estimators=self.propensity_n_estimators, learning_rate=0.1,
-                             num_leaves=min(self.num_leaves, 15)),
+            len(self.interventions_),
+            folds,
+            self.min_propensity,
+            self.propensity_max_rows,
+            self.random_state,
+            self.n_jobs,
+            **self._lightgbm(
+                n_estimators=self.propensity_n_estimators,
+                learning_rate=0.1,
+                num_leaves=min(self.num_leaves, 15),
+            ),
         ).fit(X, t, available, groups)
         shared = self._prepare(X, t, y, available, groups)
         self.estimators_ = []
         for b, rows in enumerate(half_samples(len(X), groups, self.n_bags, self.random_state)):
             subset = {k: v[rows] for k, v in shared.items()}
-            self.estimators_.append(self._fit_one(X.iloc[rows], t[rows], y[rows],
-                                                  available[rows], subset, seed=b))
+            self.estimators_.append(
+                self._fit_one(X.iloc[rows], t[rows], y[rows], available[rows], subset, seed=b)
+            )
         return self
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -113,8 +132,9 @@ class MultiTreatmentLearner(BaseEstimator):
         """The intervention the behaviour model finds most likely for each row."""
         X = self._check_predict_input(X)
         probs = self.propensity_.predict(X, self._available(X))
-        return pd.Series(np.asarray(self.interventions_)[probs.argmax(axis=1)], index=X.index,
-                         name="usual_path")
+        return pd.Series(
+            np.asarray(self.interventions_)[probs.argmax(axis=1)], index=X.index, name="usual_path"
+        )
 
     def behaviour_probabilities(self, X: pd.DataFrame) -> pd.DataFrame:
         X = self._check_predict_input(X)
@@ -139,8 +159,12 @@ class MultiTreatmentLearner(BaseEstimator):
         raise NotImplementedError
 
     def _lightgbm(self, **override) -> dict:
-        settings = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
-                    "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples}
+        settings = {
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+        }
         return {**settings, **override}
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -157,13 +181,15 @@ class MultiTreatmentLearner(BaseEstimator):
         return self.availability_[pd.Index(self.regions_).get_indexer(X["region"].astype(str))]
 
     def _frame(self, values, X, prefix) -> pd.DataFrame:
-        return pd.DataFrame(values, index=X.index,
-                            columns=[f"{prefix}{c}" for c in self.interventions_])
+        return pd.DataFrame(
+            values, index=X.index, columns=[f"{prefix}{c}" for c in self.interventions_]
+        )
 
     def _check_fit_input(self, X, treatment, y, groups):
         if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"X must be a pandas DataFrame of decision-point features, "
-                            f"got {type(X).__name__}")
+            raise TypeError(
+                f"X must be a pandas DataFrame of decision-point features, got {type(X).__name__}"
+            )
         if "region" not in X:
             raise ValueError("X has no 'region' column; it decides what is offered")
         catalogue = self.catalogue or load_catalogue()
@@ -182,15 +208,19 @@ class MultiTreatmentLearner(BaseEstimator):
             bad = np.flatnonzero(~np.isin(y, [0, 1]))[:10].tolist()
             raise ValueError(f"y must be 0 or 1 (progressed or not); rows {bad} are not")
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.categories_ = {c: list(X[c].cat.categories) for c in X.columns
-                            if isinstance(X[c].dtype, pd.CategoricalDtype)}
+        self.categories_ = {
+            c: list(X[c].cat.categories)
+            for c in X.columns
+            if isinstance(X[c].dtype, pd.CategoricalDtype)
+        }
         self._check_regions(X, fitting=True)
         t = pd.Index(self.interventions_).get_indexer(treatment)
         offered = self._available(X)[np.arange(len(X)), t]
         if not offered.all():
             rows = np.flatnonzero(~offered)[:10].tolist()
-            raise ValueError(f"treatment names interventions the row's region does not offer "
-                             f"(rows {rows})")
+            raise ValueError(
+                f"treatment names interventions the row's region does not offer (rows {rows})"
+            )
         self.seen_regions_ = sorted(set(X["region"].astype(str)))
         return X, t, y.astype(np.int64)
 
@@ -202,16 +232,24 @@ class MultiTreatmentLearner(BaseEstimator):
         missing = [c for c in expected if c not in X]
         extra = [c for c in X if c not in expected]
         if missing or extra:
-            raise ValueError(f"X's columns differ from those seen in fit: missing {missing}, "
-                             f"unexpected {extra}")
+            raise ValueError(
+                f"X's columns differ from those seen in fit: missing {missing}, unexpected {extra}"
+            )
         X = X[expected]
         for column, categories in self.categories_.items():
             values = X[column]
-            if not isinstance(values.dtype, pd.CategoricalDtype) or list(values.cat.categories) != categories:
+            if (
+                not isinstance(values.dtype, pd.CategoricalDtype)
+                or list(values.cat.categories) != categories
+            ):
                 unseen = sorted(set(values.dropna().astype(str)) - set(categories))
                 if unseen:
-                    raise ValueError(f"X.{column} has values the fitted model never saw: {unseen[:5]}")
-                X = X.assign(**{column: pd.Categorical(values.astype(object), categories=categories)})
+                    raise ValueError(
+                        f"X.{column} has values the fitted model never saw: {unseen[:5]}"
+                    )
+                X = X.assign(
+                    **{column: pd.Categorical(values.astype(object), categories=categories)}
+                )
         self._check_regions(X, fitting=False)
         return X
 
@@ -221,5 +259,7 @@ class MultiTreatmentLearner(BaseEstimator):
         bad = ~regions.isin(known).to_numpy()
         if bad.any():
             what = "the catalogue does not know" if fitting else "the fitted model never saw"
-            raise ValueError(f"X.region has regions {what}: {sorted(set(regions[bad]))[:5]} "
-                             f"(rows {np.flatnonzero(bad)[:10].tolist()})")
+            raise ValueError(
+                f"X.region has regions {what}: {sorted(set(regions[bad]))[:5]} "
+                f"(rows {np.flatnonzero(bad)[:10].tolist()})"
+            )

@@ -20,9 +20,9 @@ class DRLearner(MultiTreatmentLearner):
     nuisance_models = ("outcome", "propensity")
 
     def _prepare(self, X, t, y, available, groups):
-        self.outcome_ = CrossFittedOutcome(self.interventions_, self._lightgbm(), self.n_folds,
-                                           self.random_state + 10, self.n_jobs).fit(
-            X, t, y, available, groups)
+        self.outcome_ = CrossFittedOutcome(
+            self.interventions_, self._lightgbm(), self.n_folds, self.random_state + 10, self.n_jobs
+        ).fit(X, t, y, available, groups)
         mu = self.outcome_.out_of_fold_
         e = self.propensity_.out_of_fold_
         rows = np.arange(len(X))
@@ -39,10 +39,12 @@ class DRLearner(MultiTreatmentLearner):
         arms = top.ravel()
         keep = available[rows, arms]
         rows, arms = rows[keep], arms[keep]
-        model = _lightgbm.regressor(random_state=self.random_state + 100 + seed,
-                                    n_jobs=self.n_jobs, **self._lightgbm())
-        return model.fit(with_arm(X.iloc[rows], arms, self.interventions_),
-                         shared["pseudo"][rows, arms])
+        model = _lightgbm.regressor(
+            random_state=self.random_state + 100 + seed, n_jobs=self.n_jobs, **self._lightgbm()
+        )
+        return model.fit(
+            with_arm(X.iloc[rows], arms, self.interventions_), shared["pseudo"][rows, arms]
+        )
 
     def _predict_one(self, model, X, rows, arms):
         return predict_pairs(model, X, rows, arms, self.interventions_)

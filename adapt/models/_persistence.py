@@ -18,9 +18,13 @@ def save_model(model: MultiTreatmentLearner, folder: str | Path, **description) 
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, folder / MODEL_FILE)
     params = {k: v for k, v in model.get_params().items() if k != "catalogue"}
-    card = {"learner": type(model).__name__, "params": params,
-            "features": list(model.feature_names_in_), "interventions": model.interventions_,
-            **description}
+    card = {
+        "learner": type(model).__name__,
+        "params": params,
+        "features": list(model.feature_names_in_),
+        "interventions": model.interventions_,
+        **description,
+    }
     (folder / CARD_FILE).write_text(json.dumps(card, indent=2, default=str), "utf-8")
     return folder
 

@@ -18,9 +18,16 @@ class CrossFittedPropensity:
     weights stay finite (an explicit, documented choice rather than a silent clip).
     """
 
-    def __init__(self, n_arms: int, n_folds: int = 2, min_propensity: float = 0.01,
-                 max_rows: int | None = None, random_state: int = 0, n_jobs: int = 1,
-                 **lightgbm):
+    def __init__(
+        self,
+        n_arms: int,
+        n_folds: int = 2,
+        min_propensity: float = 0.01,
+        max_rows: int | None = None,
+        random_state: int = 0,
+        n_jobs: int = 1,
+        **lightgbm,
+    ):
         self.n_arms, self.n_folds, self.min_propensity = n_arms, n_folds, min_propensity
         self.max_rows = max_rows
         self.random_state, self.n_jobs, self.lightgbm = random_state, n_jobs, lightgbm
@@ -35,8 +42,9 @@ class CrossFittedPropensity:
         for k, held_out in enumerate(folds):
             train = held_out if self.n_folds == 1 else np.setdiff1d(np.arange(len(X)), held_out)
             train = _at_most(train, self.max_rows, self.random_state + k)
-            model = _lightgbm.classifier(random_state=self.random_state + k, n_jobs=self.n_jobs,
-                                         **self.lightgbm)
+            model = _lightgbm.classifier(
+                random_state=self.random_state + k, n_jobs=self.n_jobs, **self.lightgbm
+            )
             model.fit(X.iloc[train], treatment[train])
             self.models_.append(model)
             self.out_of_fold_[held_out] = self._expand(model, X.iloc[held_out])

@@ -10,8 +10,15 @@ class SLearner(MultiTreatmentLearner):
     nuisance_models = ()
 
     def _fit_one(self, X, t, y, available, shared, seed):
-        return pooled_outcome_model(X, t, y, self.interventions_, self._lightgbm(),
-                                    self.random_state + 100 + seed, self.n_jobs)
+        return pooled_outcome_model(
+            X,
+            t,
+            y,
+            self.interventions_,
+            self._lightgbm(),
+            self.random_state + 100 + seed,
+            self.n_jobs,
+        )
 
     def _predict_one(self, model, X, rows, arms):
         return predict_pairs(model, X, rows, arms, self.interventions_)

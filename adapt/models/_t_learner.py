@@ -23,8 +23,9 @@ class TLearner(MultiTreatmentLearner):
                 # Shrink a small arm's rate toward the overall rate (10 pseudo-rows).
                 models[arm] = (outcomes.sum() + 10 * prior) / (len(rows) + 10)
                 continue
-            model = _lightgbm.classifier(random_state=self.random_state + 100 + seed,
-                                         n_jobs=self.n_jobs, **self._lightgbm())
+            model = _lightgbm.classifier(
+                random_state=self.random_state + 100 + seed, n_jobs=self.n_jobs, **self._lightgbm()
+            )
             models[arm] = model.fit(X.iloc[rows], outcomes)
         return models
 
@@ -33,6 +34,7 @@ class TLearner(MultiTreatmentLearner):
         for arm in np.unique(arms):
             pick = arms == arm
             model = models[arm]
-            out[pick] = (model if np.isscalar(model)
-                         else model.predict_proba(X.iloc[rows[pick]])[:, 1])
+            out[pick] = (
+                model if np.isscalar(model) else model.predict_proba(X.iloc[rows[pick]])[:, 1]
+            )
         return out

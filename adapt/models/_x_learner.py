@@ -19,9 +19,9 @@ class XLearner(MultiTreatmentLearner):
     nuisance_models = ("outcome", "propensity")
 
     def _prepare(self, X, t, y, available, groups):
-        self.outcome_ = CrossFittedOutcome(self.interventions_, self._lightgbm(), self.n_folds,
-                                           self.random_state + 10, self.n_jobs).fit(
-            X, t, y, available, groups)
+        self.outcome_ = CrossFittedOutcome(
+            self.interventions_, self._lightgbm(), self.n_folds, self.random_state + 10, self.n_jobs
+        ).fit(X, t, y, available, groups)
         usual = self.propensity_.out_of_fold_.argmax(axis=1)
         return {"mu": self.outcome_.out_of_fold_, "usual": usual}
 
@@ -39,10 +39,14 @@ class XLearner(MultiTreatmentLearner):
         rows_0, arms_0 = rows_0[other], arms_0[other]
         target_0 = mu[rows_0, arms_0] - y[rows_0]
         models = []
-        for k, (rows, arms, target) in enumerate(((rows_1, arms_1, target_1),
-                                                  (rows_0, arms_0, target_0))):
-            model = _lightgbm.regressor(random_state=self.random_state + 100 + 2 * seed + k,
-                                        n_jobs=self.n_jobs, **self._lightgbm())
+        for k, (rows, arms, target) in enumerate(
+            ((rows_1, arms_1, target_1), (rows_0, arms_0, target_0))
+        ):
+            model = _lightgbm.regressor(
+                random_state=self.random_state + 100 + 2 * seed + k,
+                n_jobs=self.n_jobs,
+                **self._lightgbm(),
+            )
             models.append(model.fit(with_arm(X.iloc[rows], arms, self.interventions_), target))
         return models
 

@@ -10,8 +10,12 @@ def _codes(columns, prefix: str) -> list[str]:
     return [c.removeprefix(prefix) for c in columns]
 
 
-def choose_best(p: pd.DataFrame, usual: pd.Series | None = None,
-                lower: pd.DataFrame | None = None, min_uplift: float | None = None) -> pd.Series:
+def choose_best(
+    p: pd.DataFrame,
+    usual: pd.Series | None = None,
+    lower: pd.DataFrame | None = None,
+    min_uplift: float | None = None,
+) -> pd.Series:
     """The offered intervention with the highest estimated probability, per row.
 
     Parameters

@@ -9,9 +9,12 @@ from adapt.models import MultiTreatmentLearner
 from adapt.policies._greedy import choose_best
 
 
-def recommend_for_decisions(model: MultiTreatmentLearner, persons: pd.DataFrame,
-                            episodes: pd.DataFrame, min_uplift: float | None = None
-                            ) -> pd.DataFrame:
+def recommend_for_decisions(
+    model: MultiTreatmentLearner,
+    persons: pd.DataFrame,
+    episodes: pd.DataFrame,
+    min_uplift: float | None = None,
+) -> pd.DataFrame:
     """person_id, episode_no, recommended and ``p_<intervention>`` for each decision point."""
     # Build the features the model was trained with, sensitive columns included or not.
     include_sensitive = all(c in model.feature_names_in_ for c in SENSITIVE)

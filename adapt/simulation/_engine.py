@@ -149,7 +149,9 @@ def simulate_slice(
             dyn.employment[chosen] & (step >= 2) & (jump < pr["jump_to_work"] * job_odds), 5, up
         )
         up = np.where(
-            dyn.work_training[chosen] & (step >= 2) & (jump < pr["work_training_to_job"] * job_odds),
+            dyn.work_training[chosen]
+            & (step >= 2)
+            & (jump < pr["work_training_to_job"] * job_odds),
             np.maximum(up, 4),
             up,
         )
