@@ -13,10 +13,32 @@ import pandas as pd
 from adapt.catalogue import Catalogue, load_catalogue
 from adapt.contract._cross_table import _Table, check_episodes, check_persons, check_truth
 from adapt.contract._io import find_table, read_table
-from adapt.contract._schemas import check_schema, schema_for
+from adapt.contract._schemas import (
+    EDUCATION,
+    EXIT_REASONS,
+    GENDERS,
+    INCOME_SOURCES,
+    REFERRAL_SOURCES,
+    SWEDISH_LEVELS,
+    check_schema,
+    schema_for,
+)
 from adapt.contract._violations import ContractError, Violation
 
+# The allowed values of each categorical column, for the modules downstream of the contract.
+LEVELS = {
+    "gender": GENDERS,
+    "income_source": INCOME_SOURCES,
+    "referral_source": REFERRAL_SOURCES,
+    "education": EDUCATION,
+    "swedish_level": SWEDISH_LEVELS,
+    "exit_reason": EXIT_REASONS,
+}
+
 __all__ = [
+    "EXIT_REASONS",
+    "GENDERS",
+    "LEVELS",
     "ContractError",
     "Violation",
     "check_folder",

@@ -8,28 +8,12 @@ import numpy as np
 import pandas as pd
 
 from adapt.catalogue import Catalogue, load_catalogue
+from adapt.contract import LEVELS
 
 KEYS = ("person_id", "episode_no")
 CATEGORIES = {
-    "gender": ("woman", "man", "unknown"),
-    "income_source": (
-        "sickness_benefit",
-        "activity_compensation",
-        "sickness_compensation",
-        "social_assistance",
-        "unemployment_benefit",
-        "no_income",
-        "other",
-    ),
-    "referral_source": (
-        "municipality",
-        "employment_service",
-        "social_insurance",
-        "healthcare",
-        "self",
-    ),
-    "education": ("compulsory", "upper_secondary", "post_secondary", "unknown"),
-    "swedish_level": ("weak", "basic", "fluent"),
+    c: LEVELS[c]
+    for c in ("gender", "income_source", "referral_source", "education", "swedish_level")
 }
 NUMERIC = ("age", "years_on_support")
 FLAGS = ("born_abroad", "mental_ill_health", "violence_exposure")

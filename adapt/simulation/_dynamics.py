@@ -7,19 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from adapt.contract import EXIT_REASONS  # noqa: F401  (re-exported)
 from adapt.simulation._population import WOMAN, Population
 from adapt.simulation._world import World
 
-EXIT_REASONS = (
-    "work",
-    "studies",
-    "work_preparatory",
-    "other_support",
-    "sickness_compensation",
-    "dropped_out",
-    "moved",
-    "ongoing",
-)
+# Codes index the contract's exit reasons, in its order.
+
 WORK, STUDIES, WORK_PREP, OTHER_SUPPORT, SICKNESS_COMP, DROPPED_OUT, MOVED, ONGOING = range(8)
 NO_EXIT = -1
 

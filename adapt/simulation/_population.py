@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from adapt.contract import GENDERS
 from adapt.simulation._random import CounterRNG
 from adapt.simulation._world import World
 
-GENDERS = ("woman", "man", "unknown")
 WOMAN, MAN = 0, 1
 FK_INCOMES = {"sickness_benefit", "activity_compensation", "sickness_compensation"}
 
