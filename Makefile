@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 N_PERSONS ?= 100000
 SEED ?= 20170401
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-learners clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_generate.py
+
+bench-learners: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/bench_learners.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
