@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from adapt.catalogue import load_catalogue
+from adapt.contract import EXIT_REASONS
 from adapt.simulation import Oracle, World, _generate, available_presets, generate, simulate
 
 
@@ -63,16 +64,7 @@ def test_histories_have_the_documented_shape(small):
     ends = episodes.groupby("person_id")["end_day"].max()
     exited = persons.dropna(subset=["exit_day"]).set_index("person_id")
     assert (ends.reindex(exited.index).fillna(0) <= exited["exit_day"]).all()
-    assert set(persons["exit_reason"]) <= {
-        "work",
-        "studies",
-        "work_preparatory",
-        "other_support",
-        "sickness_compensation",
-        "dropped_out",
-        "moved",
-        "ongoing",
-    }
+    assert set(persons["exit_reason"]) <= set(EXIT_REASONS)
     assert persons["exit_day"].isna().equals(persons["exit_reason"] == "ongoing")
 
 
