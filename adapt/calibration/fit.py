@@ -32,6 +32,8 @@ FREE_PARAMETERS = {
     "progress.stage_fit.coordination.3": (0.3, -3.0, 2.0),
     "progress.women_job_jump_factor": (0.1, 0.1, 1.0),
     "progress.weak_swedish_job_jump_factor": (0.1, 0.1, 1.0),
+    "progress.need_job_jump_factor": (0.1, 0.1, 1.0),
+    "caseworker.need_to_coordination": (0.3, 0.0, 3.0),
     "progress.intervention_effect.supported_employment": (0.3, -2.0, 2.0),
     "exits.work_preparatory_exit": (0.1, 0.2, 0.98),
     "exits.dropout_intercept": (0.3, -6.0, 0.0),

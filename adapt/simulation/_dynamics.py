@@ -57,6 +57,7 @@ class Dynamics:
         self.employment = is_family["employment_support"]
         self.work_training = is_family["work_training"]
         self.coordination = is_family["coordination"]
+        self.coordination_family = fam.index("coordination")
         self.counselling = is_family["counselling"]
         self.guidance = is_family["guidance"]
         self.preparation_families = np.array(
@@ -159,7 +160,7 @@ class Dynamics:
         woman = pop.gender == WOMAN
         # Labour-market inequality (MIA): the gaps are largest where SE and work training lead on.
         # MIA found case management nearly equal: coordination offsets part of the penalty.
-        coordinated = s.done_family[:, self.world.families.index("coordination")]
+        coordinated = s.done_family[:, self.coordination_family]
         on_the_market = woman * (step >= 2) * (1 - pr["coordination_offsets_penalty"] * coordinated)
         market = col(self.employment, -pr["women_market_penalty"] * on_the_market) + col(
             self.work_training, -pr["women_work_training_penalty"] * on_the_market

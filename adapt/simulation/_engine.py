@@ -141,8 +141,16 @@ def simulate_slice(
         step = sub_state.step
         jump = rng.uniform(idx, _JUMP, k)
         # Straight into a job is rarer for women and for people with weak Swedish (MIA).
-        job_odds = np.where(sub_pop.gender == WOMAN, pr["women_job_jump_factor"], 1.0) * np.where(
-            sub_pop.swedish == 0, pr["weak_swedish_job_jump_factor"], 1.0
+        # So is it for people in contact with many agencies, whom caseworkers send to coordination.
+        # Coordination lifts part of women's penalty here too (MIA: CM's gap was small).
+        coordinated = sub_state.done_family[:, dyn.coordination_family]
+        women_factor = pr["women_job_jump_factor"] + (1 - pr["women_job_jump_factor"]) * pr[
+            "coordination_offsets_penalty"
+        ] * coordinated
+        job_odds = (
+            np.where(sub_pop.gender == WOMAN, women_factor, 1.0)
+            * np.where(sub_pop.swedish == 0, pr["weak_swedish_job_jump_factor"], 1.0)
+            * np.where(sub_pop.coordination_need, pr["need_job_jump_factor"], 1.0)
         )
         up = step + 1
         up = np.where(
