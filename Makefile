@@ -3,8 +3,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 N_PERSONS ?= 100000
 SEED ?= 20170401
+UI_PORT ?= 5000
+ARGS ?=
 
-.PHONY: run test lint format bench bench-learners clean
+.PHONY: run ui test lint format bench bench-learners clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +16,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The simulator's check (every MIA target at 100k persons), then the default experiment, tracked
+# in MLflow (MLFLOW_TRACKING_URI when set, else the SQLite store in mlruns/).
 run: $(VENV)/.installed
 	$(BIN)/adapt generate --n-persons $(N_PERSONS) --seed $(SEED) --out data/default --overwrite
-	$(BIN)/adapt calibrate data/default
+	$(BIN)/adapt calibrate --strict data/default
+	$(BIN)/adapt-experiment $(ARGS)
+	@echo "Open the runs with: make ui  (then http://127.0.0.1:$(UI_PORT))"
+
+# The MLflow UI on the embedded store.
+ui: $(VENV)/.installed
+	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db} \
+		--host 127.0.0.1 --port $(UI_PORT)
 
 test: $(VENV)/.installed
 	$(BIN)/pytest -q
@@ -37,4 +48,4 @@ bench-learners: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_learners.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) data outputs multirun .pytest_cache .ruff_cache

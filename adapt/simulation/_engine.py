@@ -144,9 +144,10 @@ def simulate_slice(
         # So is it for people in contact with many agencies, whom caseworkers send to coordination.
         # Coordination lifts part of women's penalty here too (MIA: CM's gap was small).
         coordinated = sub_state.done_family[:, dyn.coordination_family]
-        women_factor = pr["women_job_jump_factor"] + (1 - pr["women_job_jump_factor"]) * pr[
-            "coordination_offsets_penalty"
-        ] * coordinated
+        women_factor = (
+            pr["women_job_jump_factor"]
+            + (1 - pr["women_job_jump_factor"]) * pr["coordination_offsets_penalty"] * coordinated
+        )
         job_odds = (
             np.where(sub_pop.gender == WOMAN, women_factor, 1.0)
             * np.where(sub_pop.swedish == 0, pr["weak_swedish_job_jump_factor"], 1.0)

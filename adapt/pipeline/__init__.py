@@ -1,0 +1,18 @@
+"""The stages an experiment composes: its data, a split by person, and the evaluation.
+
+:func:`simulated_data` and :func:`folder_data` give :class:`ExperimentData` with a fingerprint of
+what produced it; :func:`split_persons` keeps each person's history on one side;
+:func:`evaluate_recommender` scores a fitted learner's recommendations on held-out persons.
+"""
+
+from adapt.pipeline._data import ExperimentData, folder_data, simulated_data, split_persons
+from adapt.pipeline._evaluate import Evaluation, evaluate_recommender
+
+__all__ = [
+    "Evaluation",
+    "ExperimentData",
+    "evaluate_recommender",
+    "folder_data",
+    "simulated_data",
+    "split_persons",
+]

@@ -1,0 +1,55 @@
+"""Track experiments in MLflow: a store checked up front, run records, a registered recommender.
+
+:func:`connect` points MLflow at a store (the embedded SQLite one from :func:`local_store` by
+default) and fails with :class:`TrackingUnavailable` before any work when it cannot. Runs record
+their inputs with :func:`log_inputs`; sweeps resume through :func:`open_sweep` and
+:func:`finished_child` and are summarised by :func:`sweep_summary`. :func:`log_recommender`
+logs and registers the recommender as a pyfunc model; :func:`promote_if_better` moves the
+``champion`` alias only when the validation metric improves.
+"""
+
+from adapt.tracking._registry import (
+    RecommenderModel,
+    current_champion,
+    log_recommender,
+    promote_if_better,
+    synthetic_example,
+)
+from adapt.tracking._runs import (
+    CONFIG_KEY_TAG,
+    ROLE_TAG,
+    SWEEP_KEY_TAG,
+    config_key,
+    finished_child,
+    flatten,
+    format_summary,
+    git_revision,
+    log_inputs,
+    log_table,
+    open_sweep,
+    sweep_summary,
+)
+from adapt.tracking._store import TrackingUnavailable, connect, local_store
+
+__all__ = [
+    "CONFIG_KEY_TAG",
+    "ROLE_TAG",
+    "SWEEP_KEY_TAG",
+    "RecommenderModel",
+    "TrackingUnavailable",
+    "config_key",
+    "connect",
+    "current_champion",
+    "finished_child",
+    "flatten",
+    "format_summary",
+    "git_revision",
+    "local_store",
+    "log_inputs",
+    "log_recommender",
+    "log_table",
+    "open_sweep",
+    "promote_if_better",
+    "sweep_summary",
+    "synthetic_example",
+]

@@ -1,0 +1,113 @@
+"""The recommender as an MLflow pyfunc model, registered, and promoted only when it is better."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from adapt.features import decision_points
+from adapt.models import MultiTreatmentLearner, load_model, save_model
+from adapt.policies import choose_best
+from adapt.simulation import simulate
+
+MODEL_ARTIFACT = "learner"
+# Logged as code (MLflow's models-from-code), not as a pickled object.
+MODEL_CODE = Path(__file__).with_name("recommender_model.py")
+
+
+class RecommenderModel(mlflow.pyfunc.PythonModel):
+    """Decision-point features in; ``recommended`` and ``p_<intervention>`` out.
+
+    Categorical features may arrive as plain strings (as they do over JSON); the learner
+    checks them against the categories it was fitted on.
+    """
+
+    def load_context(self, context):
+        self.learner = load_model(context.artifacts[MODEL_ARTIFACT])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        p = self.learner.predict(model_input)
+        return pd.concat([choose_best(p), p], axis=1).reset_index(drop=True)
+
+
+def synthetic_example(model: MultiTreatmentLearner, n_rows: int = 3) -> pd.DataFrame:
+    """Feature rows of simulated persons, never of real ones, as the logged input example."""
+    data = simulate(20, seed=0, truth=False)
+    include_sensitive = "gender" in model.feature_names_in_
+    points = decision_points(data["persons"], data["episodes"], include_sensitive=include_sensitive)
+    example = points.features.reindex(columns=list(model.feature_names_in_)).head(n_rows)
+    # JSON has no categories and no integer NaN: the example shows what a client sends.
+    return example.apply(
+        lambda c: (
+            c.astype(object)
+            if isinstance(c.dtype, pd.CategoricalDtype)
+            else c.astype(float)
+            if pd.api.types.is_numeric_dtype(c)
+            else c
+        )
+    )
+
+
+def log_recommender(
+    model: MultiTreatmentLearner, registered_name: str | None = None, name: str = "recommender"
+):
+    """Log `model` to the active run as a pyfunc with signature and example; register it.
+
+    Returns the registered model version, or the logged model info when `registered_name` is
+    None.
+    """
+    example = synthetic_example(model)
+    wrapper = RecommenderModel()
+    wrapper.learner = model
+    signature = infer_signature(example, wrapper.predict(None, example))
+    with tempfile.TemporaryDirectory() as folder:
+        saved = save_model(model, Path(folder) / MODEL_ARTIFACT)
+        info = mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(MODEL_CODE),
+            artifacts={MODEL_ARTIFACT: str(saved)},
+            signature=signature,
+            input_example=example,
+            registered_model_name=registered_name,
+        )
+    if registered_name is None:
+        return info
+    return MlflowClient().get_model_version(registered_name, str(info.registered_model_version))
+
+
+def current_champion(registered_name: str, alias: str = "champion"):
+    """The version holding `alias`, or None."""
+    try:
+        return MlflowClient().get_model_version_by_alias(registered_name, alias)
+    except MlflowException:
+        return None
+
+
+def promote_if_better(
+    registered_name: str,
+    version: str,
+    metric: str,
+    value: float,
+    alias: str = "champion",
+    greater_is_better: bool = True,
+) -> tuple[bool, float | None]:
+    """Give `version` the alias when its `metric` beats the current holder's (or there is none).
+
+    Returns whether it was promoted and the current champion's value (None without one).
+    """
+    client = MlflowClient()
+    holder = current_champion(registered_name, alias)
+    best = None
+    if holder is not None:
+        best = client.get_run(holder.run_id).data.metrics.get(metric)
+    better = best is None or (value > best if greater_is_better else value < best)
+    if better:
+        client.set_registered_model_alias(registered_name, alias, str(version))
+    client.set_model_version_tag(registered_name, str(version), metric, str(value))
+    return better, best

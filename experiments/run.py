@@ -1,0 +1,209 @@
+"""The main experiment: data -> decision points -> learner -> evaluation -> MLflow.
+
+    python -m experiments.run                         # the default experiment (configs/)
+    python -m experiments.run model=x seed=3          # any override
+    python -m experiments.run -m model=s,t,x seed=0,1,2   # a sweep, nested under one parent
+    python -m experiments.run +experiment=compare_learners
+
+Every stage is a library call; this file only wires them together and records them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import hydra
+import mlflow
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.config import register
+
+PROJECT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+PARENT_ENV = "ADAPT_SWEEP_PARENT_RUN"
+SUMMARY_METRICS = ("regret_closure", "true_value", "dr_value", "mean_qini", "time_train_s")
+
+register()
+
+
+def tracking_target(cfg: DictConfig) -> tuple[str, str | None]:
+    """The store's URI and, for the embedded store, its artifact root."""
+    from adapt.tracking import local_store
+
+    if cfg.tracking.uri:
+        return cfg.tracking.uri, None
+    return local_store(PROJECT / cfg.tracking.local_root)
+
+
+def connect_tracking(cfg: DictConfig) -> str:
+    """The experiment id; exits with one clear line when the store cannot be reached."""
+    from adapt.tracking import TrackingUnavailable, connect
+
+    uri, artifacts = tracking_target(cfg)
+    try:
+        return connect(uri, cfg.tracking.experiment, artifacts, cfg.tracking.timeout_seconds)
+    except TrackingUnavailable as error:
+        # SystemExit also passes through Hydra's callbacks, which turn exceptions into warnings.
+        print(f"Error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def plain(cfg: DictConfig) -> dict:
+    """The experiment's own settings (no `hydra` node), resolved, enums as their values."""
+    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+
+
+@contextmanager
+def timed(timings: dict, stage: str):
+    began = time.perf_counter()
+    yield
+    timings[f"time_{stage}_s"] = round(time.perf_counter() - began, 3)
+
+
+def load_data(cfg: DictConfig, seed: int):
+    from adapt.pipeline import folder_data, simulated_data
+
+    data = cfg.data
+    if data.source.value == "folder":
+        return folder_data(data.path)
+    overrides = {f"knobs.{k}": v for k, v in data.knobs.items() if v is not None}
+    overrides.update(data.overrides)
+    return simulated_data(data.n_persons, seed, data.preset, overrides)
+
+
+def run(cfg: DictConfig) -> dict:
+    """Run one experiment in the active MLflow run; returns its metrics."""
+    from adapt.calibration import calibration_report, format_report
+    from adapt.features import decision_points
+    from adapt.models import make_learner
+    from adapt.pipeline import evaluate_recommender, split_persons
+    from adapt.tracking import git_revision, log_inputs, log_table
+
+    timings: dict[str, float] = {}
+    seed = cfg.seed
+    with timed(timings, "data"):
+        data = load_data(cfg, seed)
+    log_inputs(plain(cfg), data.fingerprint, git_revision(PROJECT))
+    if data.simulated and cfg.data.calibration_targets:
+        with timed(timings, "calibration"):
+            report = calibration_report(data.persons, data.episodes, cfg.data.calibration_targets)
+        mlflow.log_text(format_report(report), "calibration_report.txt")
+        log_table(report, "calibration_report")
+        mlflow.log_metric("calibration_targets_met", float(report["passed"].mean()))
+
+    with timed(timings, "features"):
+        points = decision_points(
+            data.persons, data.episodes, include_sensitive=cfg.model.include_sensitive
+        )
+        is_valid = split_persons(points.keys["person_id"], cfg.data.validation_share, seed)
+        train, valid = points.take(~is_valid), points.take(is_valid)
+
+    settings = plain(cfg.model)
+    learner = make_learner(
+        settings.pop("learner"),
+        random_state=seed,
+        **{k: v for k, v in settings.items() if k != "include_sensitive"},
+    )
+    with timed(timings, "train"):
+        learner.fit(train.features, train.treatment, train.outcome, groups=train.keys["person_id"])
+
+    ev = cfg.evaluation
+    plot_dir = Path(HydraConfig.get().runtime.output_dir) / "plots" if ev.plots else None
+    with timed(timings, "evaluate"):
+        evaluation = evaluate_recommender(
+            learner,
+            valid,
+            data.truth,
+            min_uplift=ev.min_uplift,
+            n_bootstrap=ev.n_bootstrap,
+            propensity_clip=ev.propensity_clip,
+            seed=seed,
+            plot_dir=plot_dir,
+        )
+    metrics = {**evaluation.metrics, "n_train_decision_points": float(len(train))}
+    for name, table in evaluation.tables.items():
+        log_table(table, name)
+    for plot in evaluation.plots:
+        mlflow.log_artifact(str(plot), "plots")
+
+    metric = ev.metric if ev.metric in metrics else ev.fallback_metric
+    metrics["validation_metric"] = metrics[metric]
+    mlflow.set_tag("adapt.validation_metric", metric)
+    if cfg.tracking.register:
+        with timed(timings, "register"):
+            register_recommender(cfg, learner, metric, metrics[metric])
+    metrics.update(timings)
+    mlflow.log_metrics(metrics)
+    return metrics
+
+
+def register_recommender(cfg: DictConfig, learner, metric: str, value: float) -> None:
+    from adapt.tracking import log_recommender, promote_if_better
+
+    tracking = cfg.tracking
+    version = log_recommender(learner, tracking.registered_model)
+    promoted, previous = promote_if_better(
+        tracking.registered_model, version.version, metric, value, tracking.champion_alias
+    )
+    mlflow.set_tags(
+        {"adapt.model_version": version.version, "adapt.champion": str(promoted).lower()}
+    )
+    before = "none" if previous is None else f"{previous:.4f}"
+    verdict = "is the new" if promoted else "stays behind the"
+    print(
+        f"{tracking.registered_model} v{version.version} ({metric} {value:.4f}) {verdict} "
+        f"{tracking.champion_alias} (was {before})"
+    )
+
+
+def print_summary(metrics: dict, run_id: str) -> None:
+    shown = [
+        ("regret closure", "regret_closure"),
+        ("true value", "true_value"),
+        ("behaviour value", "behaviour_value"),
+        ("oracle value", "oracle_value"),
+        ("DR estimate", "dr_value"),
+        ("mean Qini", "mean_qini"),
+    ]
+    print(f"\nrun {run_id}")
+    for label, key in shown:
+        if key in metrics:
+            low, high = metrics.get(f"{key}_low"), metrics.get(f"{key}_high")
+            band = f"  [{low:.3f}, {high:.3f}]" if low is not None else ""
+            print(f"  {label:<16} {metrics[key]:.3f}{band}")
+    stages = {k: v for k, v in metrics.items() if k.startswith("time_")}
+    print("  seconds        ", "  ".join(f"{k[5:-2]} {v:.1f}" for k, v in stages.items()))
+
+
+@hydra.main(version_base="1.3", config_path=str(PROJECT / "configs"), config_name="config")
+def main(cfg: DictConfig) -> float:
+    from adapt.tracking import CONFIG_KEY_TAG, config_key, finished_child
+
+    experiment_id = connect_tracking(cfg)  # fails here, before any work, when unreachable
+    parent = os.environ.get(PARENT_ENV)
+    key = config_key(plain(cfg))
+    if parent:
+        done = finished_child(experiment_id, parent, key)
+        if done is not None:
+            print(f"already finished in run {done.info.run_id}; not redone")
+            return float(done.data.metrics.get("validation_metric", float("nan")))
+    name = f"{cfg.data.name}-{cfg.model.learner.value}-seed{cfg.seed}"
+    with mlflow.start_run(
+        experiment_id=experiment_id,
+        run_name=name,
+        parent_run_id=parent,
+        nested=parent is not None,
+        tags={CONFIG_KEY_TAG: key},
+    ) as active:
+        metrics = run(cfg)
+    print_summary(metrics, active.info.run_id)
+    return float(metrics["validation_metric"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""The Hydra entry point: config validation at start-up, tracking, sweeps, resume, reproducibility.
+
+These run `python -m experiments.run` for real (Hydra, the joblib launcher, MLflow's SQLite
+store) on a small simulated world.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from mlflow import MlflowClient
+
+import experiments.run  # noqa: F401  (registers the schema)
+from adapt.tracking import local_store
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+
+
+def compose_config(overrides=(), config_dir=CONFIGS, hydra_node=False):
+    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+        return compose("config", overrides=list(overrides), return_hydra_config=hydra_node)
+
+
+def run_experiment(tmp_path, *args, check=True, tracking_uri=None):
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    if tracking_uri:
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
+    flags = [a for a in args if a.startswith("-")]  # argparse wants them before the overrides
+    command = [
+        sys.executable,
+        "-m",
+        "experiments.run",
+        *flags,
+        f"tracking.local_root={tmp_path / 'mlruns'}",
+        f"hydra.run.dir={tmp_path / 'outputs'}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        *(a for a in args if not a.startswith("-")),
+    ]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if check:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def client_for(tmp_path) -> MlflowClient:
+    uri, _ = local_store(tmp_path / "mlruns")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(uri, uri)
+
+
+def runs_of(client, **tags):
+    experiment = client.get_experiment_by_name("adapt")
+    query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+    return client.search_runs([experiment.experiment_id], query, order_by=["start_time ASC"])
+
+
+# -- configuration ----------------------------------------------------------------------------
+def test_default_config_composes_with_its_schema():
+    cfg = compose_config()
+    assert cfg.data.name == "mia" and cfg.data.n_persons == 2234
+    assert cfg.model.learner.value == "s"
+    assert cfg.evaluation.metric == "regret_closure"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.n_person=5", "n_person"),
+        ("model.n_bags=many", "n_bags"),
+        ("model.learner=z", "learner"),
+        ("evaluation.min_uplift=lots", "min_uplift"),
+        ("seed=abc", "seed"),
+        ("model=zz", "zz"),
+    ],
+)
+def test_mistyped_keys_and_wrong_types_fail_at_composition(override, message):
+    with pytest.raises(ConfigCompositionException) as error:
+        compose_config([override])
+    assert message in str(error.value) + str(error.value.__cause__)
+
+
+def test_a_mistyped_key_in_a_group_file_fails(tmp_path):
+    shutil.copytree(CONFIGS, tmp_path / "configs")
+    (tmp_path / "configs" / "data" / "bad.yaml").write_text("name: bad\nn_persons_: 10\n")
+    with pytest.raises(ConfigCompositionException) as error:
+        compose_config(["data=bad"], config_dir=tmp_path / "configs")
+    assert "n_persons_" in str(error.value) + str(error.value.__cause__)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml")))
+def test_experiment_presets_compose_as_sweeps(name):
+    cfg = compose_config([f"+experiment={name}"], hydra_node=True)
+    assert cfg.hydra.mode.name == "MULTIRUN"
+    assert cfg.hydra.sweeper.params
+
+
+def test_mistyped_key_on_the_command_line_stops_before_any_work(tmp_path):
+    done = run_experiment(tmp_path, "data.n_person=5", check=False)
+    assert done.returncode != 0
+    assert "n_person" in done.stderr
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_unreachable_tracking_store_stops_before_any_work(tmp_path):
+    done = run_experiment(
+        tmp_path, "tracking.uri=http://127.0.0.1:9", "tracking.timeout_seconds=2", check=False
+    )
+    assert done.returncode != 0
+    assert "cannot reach the MLflow tracking store at http://127.0.0.1:9" in done.stderr
+    assert "seconds" not in done.stdout  # no stage ran
+
+
+# -- runs ---------------------------------------------------------------------------------------
+def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path):
+    run_experiment(tmp_path, "data=small", "data.calibration_targets=mia")
+    client = client_for(tmp_path)
+    (run,) = runs_of(client)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model.learner"] == "s" and run.data.params["data.name"] == "small"
+    assert len(run.data.tags["adapt.data_fingerprint"]) == 64
+    assert run.data.tags["mlflow.source.git.commit"]
+    for metric in ("regret_closure", "true_value", "dr_value", "mean_qini", "time_train_s"):
+        assert metric in run.data.metrics
+    files = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config.json", "calibration_report.txt", "calibration_report.csv", "plots"} <= files
+    plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert plots == {"plots/policy_values.png", "plots/qini_curves.png"}
+
+    champion = client.get_model_version_by_alias("adapt-recommender", "champion")
+    assert champion.run_id == run.info.run_id
+    model = mlflow.pyfunc.load_model("models:/adapt-recommender@champion")
+    example = model.input_example
+    assert "recommended" in model.predict(example).columns
+
+
+def test_same_config_and_seed_give_the_same_metrics_to_the_last_digit(tmp_path):
+    args = ("data=small", "tracking.register=false", "seed=4")
+    run_experiment(tmp_path, *args)
+    run_experiment(tmp_path, *args)
+    first, second = runs_of(client_for(tmp_path))
+
+    def results(run):
+        return {k: v for k, v in run.data.metrics.items() if not k.startswith("time_")}
+
+    assert results(first) == results(second)
+    assert len(results(first)) > 10
+    tag = "adapt.data_fingerprint"
+    assert first.data.tags[tag] == second.data.tags[tag]
+
+
+def test_sweep_nests_children_summarises_and_resumes(tmp_path):
+    args = ("-m", "data=small", "model=s,t", "seed=0,1", "tracking.register=false")
+    done = run_experiment(tmp_path, *args)
+    assert "started sweep run" in done.stdout
+    client = client_for(tmp_path)
+    (parent,) = runs_of(client, **{"adapt.role": "sweep"})
+    children = runs_of(client, **{"mlflow.parentRunId": parent.info.run_id})
+    assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
+    summary = pd.read_csv(
+        mlflow.artifacts.download_artifacts(
+            run_id=parent.info.run_id, artifact_path="summary.csv", dst_path=str(tmp_path / "s")
+        )
+    )
+    assert list(summary["model.learner"]) == ["s", "t"] and list(summary["runs"]) == [2, 2]
+
+    # An interrupted sweep: the parent never finished and one child was cut off.
+    client.set_terminated(parent.info.run_id, "KILLED")
+    cut = children[-1]
+    client.set_terminated(cut.info.run_id, "KILLED")
+    done = run_experiment(tmp_path, *args)
+    assert "resuming sweep run" in done.stdout
+    assert done.stdout.count("not redone") == 3
+    after = runs_of(client, **{"mlflow.parentRunId": parent.info.run_id})
+    finished = [c for c in after if c.info.status == "FINISHED"]
+    assert len(after) == 5 and len(finished) == 4
+    assert {c.info.run_id for c in children[:-1]} <= {c.info.run_id for c in finished}
+    assert client.get_run(parent.info.run_id).info.status == "FINISHED"
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "server-artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the MLflow server did not start")
+        yield uri
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_mlflow_tracking_uri_sends_runs_to_a_real_server(tmp_path, mlflow_server):
+    run_experiment(tmp_path, "data=small", tracking_uri=mlflow_server)
+    client = MlflowClient(mlflow_server, mlflow_server)
+    experiment = client.get_experiment_by_name("adapt")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED" and "regret_closure" in run.data.metrics
+    assert client.get_model_version_by_alias("adapt-recommender", "champion").run_id == (
+        run.info.run_id
+    )
+    assert not (tmp_path / "mlruns").exists()  # nothing went to the embedded store
