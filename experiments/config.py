@@ -76,6 +76,22 @@ class EvaluationConfig:
 
 
 @dataclass
+class ExplainConfig:
+    enabled: bool = True
+    n_rows: int = 100  # held-out rows explained
+    n_background: int = 10  # rows SHAP masks features with
+    n_permutations: int = 1
+    top: int = 15  # features shown in the plot
+
+
+@dataclass
+class FairnessConfig:
+    enabled: bool = True
+    sensitive: str = "gender"  # a persons column
+    min_group_size: int = 50  # smaller groups are reported, not compared
+
+
+@dataclass
 class TrackingConfig:
     uri: str | None = None  # null: MLFLOW_TRACKING_URI, else the embedded SQLite store
     local_root: str = "mlruns"  # the embedded store's folder, relative to the project
@@ -93,6 +109,8 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    explain: ExplainConfig = field(default_factory=ExplainConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 

@@ -1,4 +1,4 @@
-"""The main experiment: data -> decision points -> learner -> evaluation -> MLflow.
+"""The main experiment: data -> decision points -> learner -> evaluation, fairness, explanation.
 
     python -m experiments.run                         # the default experiment (configs/)
     python -m experiments.run model=x seed=3          # any override
@@ -79,9 +79,11 @@ def load_data(cfg: DictConfig, seed: int):
 def run(cfg: DictConfig) -> dict:
     """Run one experiment in the active MLflow run; returns its metrics."""
     from adapt.calibration import calibration_report, format_report
+    from adapt.explain import global_importance, plot_importance
+    from adapt.fairness import plot_audit
     from adapt.features import decision_points
     from adapt.models import make_learner
-    from adapt.pipeline import evaluate_recommender, split_persons
+    from adapt.pipeline import audit_groups, evaluate_recommender, split_persons
     from adapt.tracking import git_revision, log_inputs, log_table
 
     timings: dict[str, float] = {}
@@ -126,9 +128,39 @@ def run(cfg: DictConfig) -> dict:
             plot_dir=plot_dir,
         )
     metrics = {**evaluation.metrics, "n_train_decision_points": float(len(train))}
-    for name, table in evaluation.tables.items():
+    tables, plots = dict(evaluation.tables), list(evaluation.plots)
+    if cfg.fairness.enabled:
+        with timed(timings, "fairness"):
+            audit = audit_groups(
+                valid,
+                evaluation.choices,
+                data.persons,
+                truth=data.truth,
+                model=learner,
+                sensitive=cfg.fairness.sensitive,
+                min_group_size=cfg.fairness.min_group_size,
+            )
+        tables["fairness_by_group"] = audit.by_group
+        metrics.update({f"fairness_gap_{k}": v for k, v in audit.difference.items()})
+        if plot_dir is not None:
+            plots.append(plot_audit(audit, plot_dir / "fairness.png"))
+    if cfg.explain.enabled:
+        ex = cfg.explain
+        with timed(timings, "explain"):
+            importance = global_importance(
+                learner,
+                valid.features,
+                n_rows=min(ex.n_rows, len(valid)),
+                n_background=min(ex.n_background, len(valid)),
+                n_permutations=ex.n_permutations,
+                seed=seed,
+            )
+        tables["feature_importance"] = importance
+        if plot_dir is not None:
+            plots.append(plot_importance(importance, plot_dir / "feature_importance.png", ex.top))
+    for name, table in tables.items():
         log_table(table, name)
-    for plot in evaluation.plots:
+    for plot in plots:
         mlflow.log_artifact(str(plot), "plots")
 
     metric = ev.metric if ev.metric in metrics else ev.fallback_metric

@@ -124,19 +124,37 @@ def test_unreachable_tracking_store_stops_before_any_work(tmp_path):
 
 # -- runs ---------------------------------------------------------------------------------------
 def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path):
-    run_experiment(tmp_path, "data=small", "data.calibration_targets=mia")
+    run_experiment(tmp_path, "data=small", "data.calibration_targets=mia", "explain.n_rows=10")
     client = client_for(tmp_path)
     (run,) = runs_of(client)
     assert run.info.status == "FINISHED"
     assert run.data.params["model.learner"] == "s" and run.data.params["data.name"] == "small"
     assert len(run.data.tags["adapt.data_fingerprint"]) == 64
     assert run.data.tags["mlflow.source.git.commit"]
-    for metric in ("regret_closure", "true_value", "dr_value", "mean_qini", "time_train_s"):
+    for metric in (
+        "regret_closure",
+        "true_value",
+        "dr_value",
+        "mean_qini",
+        "time_train_s",
+        "fairness_gap_value",
+        "fairness_gap_share_employment_support",
+    ):
         assert metric in run.data.metrics
     files = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"config.json", "calibration_report.txt", "calibration_report.csv", "plots"} <= files
+    assert {
+        "config.json",
+        "calibration_report.txt",
+        "calibration_report.csv",
+        "fairness_by_group.csv",
+        "feature_importance.csv",
+        "plots",
+    } <= files
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert plots == {"plots/policy_values.png", "plots/qini_curves.png"}
+    assert plots == {
+        f"plots/{name}.png"
+        for name in ("policy_values", "qini_curves", "fairness", "feature_importance")
+    }
 
     champion = client.get_model_version_by_alias("adapt-recommender", "champion")
     assert champion.run_id == run.info.run_id
@@ -146,7 +164,7 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
 
 
 def test_same_config_and_seed_give_the_same_metrics_to_the_last_digit(tmp_path):
-    args = ("data=small", "tracking.register=false", "seed=4")
+    args = ("data=small", "tracking.register=false", "seed=4", "explain.n_rows=10")
     run_experiment(tmp_path, *args)
     run_experiment(tmp_path, *args)
     first, second = runs_of(client_for(tmp_path))
@@ -161,7 +179,7 @@ def test_same_config_and_seed_give_the_same_metrics_to_the_last_digit(tmp_path):
 
 
 def test_sweep_nests_children_summarises_and_resumes(tmp_path):
-    args = ("-m", "data=small", "model=s,t", "seed=0,1", "tracking.register=false")
+    args = ("-m", "data=small", "model=s,t", "seed=0,1", "tracking.register=false", "explain=off")
     done = run_experiment(tmp_path, *args)
     assert "started sweep run" in done.stdout
     client = client_for(tmp_path)
@@ -231,7 +249,7 @@ def mlflow_server(tmp_path):
 
 
 def test_mlflow_tracking_uri_sends_runs_to_a_real_server(tmp_path, mlflow_server):
-    run_experiment(tmp_path, "data=small", tracking_uri=mlflow_server)
+    run_experiment(tmp_path, "data=small", "explain=off", tracking_uri=mlflow_server)
     client = MlflowClient(mlflow_server, mlflow_server)
     experiment = client.get_experiment_by_name("adapt")
     (run,) = client.search_runs([experiment.experiment_id])

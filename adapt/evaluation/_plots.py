@@ -7,22 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from adapt._figures import save_png
 from adapt.evaluation._uplift import CURVE_COLUMNS, QiniResult
 
 _POLICY_COLOUR = "#1f77b4"
 _BASELINE_COLOUR = "#b0b0b0"
-
-
-def _save(fig: Figure, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
-    fig.savefig(path, format="png", dpi=110)
-    return path
 
 
 def plot_qini_curves(curves, path, *, ncols: int = 4) -> Path:
@@ -76,7 +68,7 @@ def plot_qini_curves(curves, path, *, ncols: int = 4) -> Path:
     axes[0].legend(fontsize=7, loc="upper left")
     fig.supxlabel("fraction targeted (ranked by predicted uplift)", fontsize=9)
     fig.supylabel("progressions gained per person (IPW)", fontsize=9)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_policy_values(table: pd.DataFrame, path) -> Path:
@@ -145,4 +137,4 @@ def plot_policy_values(table: pd.DataFrame, path) -> Path:
     ]
     ax.legend(handles=handles, fontsize=8, loc="upper left")
     ax.set_title("Policy values with bootstrap intervals (labels: regret closed)", fontsize=10)
-    return _save(fig, path)
+    return save_png(fig, path)

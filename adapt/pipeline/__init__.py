@@ -2,14 +2,16 @@
 
 :func:`simulated_data` and :func:`folder_data` give :class:`ExperimentData` with a fingerprint of
 what produced it; :func:`split_persons` keeps each person's history on one side;
-:func:`evaluate_recommender` scores a fitted learner's recommendations on held-out persons.
+:func:`evaluate_recommender` scores a fitted learner's recommendations on held-out persons and
+:func:`audit_groups` compares them across groups (gender by default).
 """
 
 from adapt.pipeline._data import ExperimentData, folder_data, simulated_data, split_persons
-from adapt.pipeline._evaluate import Evaluation, evaluate_recommender
+from adapt.pipeline._evaluate import Evaluation, audit_groups, evaluate_recommender
 
 __all__ = [
     "Evaluation",
+    "audit_groups",
     "ExperimentData",
     "evaluate_recommender",
     "folder_data",

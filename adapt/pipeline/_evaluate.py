@@ -1,4 +1,4 @@
-"""Judge a fitted recommender on held-out decision points."""
+"""Judge a fitted recommender on held-out decision points, overall and across groups."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from adapt.evaluation import (
     qini_auuc,
     truth_matrix,
 )
+from adapt.fairness import FairnessAudit, audit_recommendations
 from adapt.features import DecisionPoints
 from adapt.models import MultiTreatmentLearner
 from adapt.policies import choose_best
@@ -26,6 +27,7 @@ class Evaluation:
     """Scalar metrics, tables and the PNG plots written for one recommender."""
 
     metrics: dict[str, float]
+    choices: np.ndarray
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     plots: list[Path] = field(default_factory=list)
 
@@ -75,7 +77,7 @@ def evaluate_recommender(
     choices = choose_best(p, usual, lower, min_uplift).to_numpy()
     propensity = model.behaviour_probabilities(X)
     codes = list(model.interventions_)
-    result = Evaluation(metrics={"n_decision_points": float(len(points))})
+    result = Evaluation(metrics={"n_decision_points": float(len(points))}, choices=choices)
 
     dr = off_policy_value(
         "dr",
@@ -134,3 +136,42 @@ def evaluate_recommender(
                 plot_policy_values(result.tables["policies"], plot_dir / "policy_values.png")
             )
     return result
+
+
+def audit_groups(
+    points: DecisionPoints,
+    choices,
+    persons: pd.DataFrame,
+    *,
+    truth: pd.DataFrame | None = None,
+    model: MultiTreatmentLearner | None = None,
+    sensitive: str = "gender",
+    min_group_size: int = 50,
+) -> FairnessAudit:
+    """The recommendations in `choices` compared across the groups of persons' `sensitive` column.
+
+    Values are the truth's where `truth` is given (simulated data), else `model`'s estimates.
+    The group comes from the persons table, so the audit works when the model never saw it.
+    """
+    if sensitive not in persons:
+        raise ValueError(f"persons has no column {sensitive!r} to audit by")
+    if truth is None and model is None:
+        raise ValueError("audit_groups needs the truth or a model to value the recommendations")
+    group = points.keys["person_id"].map(persons.set_index("person_id")[sensitive])
+    if truth is not None:
+        values = truth_matrix(truth, points.keys)
+        codes = [str(c) for c in values.columns]
+    else:
+        values = model.predict(points.features)
+        codes = list(model.interventions_)
+    values = values.to_numpy(float)
+    rows = np.arange(len(points))
+    chosen = pd.Index(codes).get_indexer(np.asarray(choices, dtype=object))
+    observed = pd.Index(codes).get_indexer(points.treatment.to_numpy())
+    return audit_recommendations(
+        choices,
+        group.astype(object),
+        value_of_choice=values[rows, chosen],
+        value_of_usual=values[rows, observed],
+        min_group_size=min_group_size,
+    )
