@@ -79,6 +79,7 @@ def load_data(cfg: DictConfig, seed: int):
 def run(cfg: DictConfig) -> dict:
     """Run one experiment in the active MLflow run; returns its metrics."""
     from adapt.calibration import calibration_report, format_report
+    from adapt.contract import ContractError
     from adapt.explain import global_importance, plot_importance
     from adapt.fairness import plot_audit
     from adapt.features import decision_points
@@ -89,7 +90,11 @@ def run(cfg: DictConfig) -> dict:
     timings: dict[str, float] = {}
     seed = cfg.seed
     with timed(timings, "data"):
-        data = load_data(cfg, seed)
+        try:
+            data = load_data(cfg, seed)
+        except (ContractError, FileNotFoundError, KeyError) as error:
+            print(f"Error: data {cfg.data.name!r}: {str(error).strip(chr(39))}", file=sys.stderr)
+            raise SystemExit(1) from None
     log_inputs(plain(cfg), data.fingerprint, git_revision(PROJECT))
     if data.simulated and cfg.data.calibration_targets:
         with timed(timings, "calibration"):
@@ -209,6 +214,9 @@ def print_summary(metrics: dict, run_id: str) -> None:
             band = f"  [{low:.3f}, {high:.3f}]" if low is not None else ""
             print(f"  {label:<16} {metrics[key]:.3f}{band}")
     stages = {k: v for k, v in metrics.items() if k.startswith("time_")}
+    gaps = {k.removeprefix("fairness_gap_"): v for k, v in metrics.items() if "fairness_gap_" in k}
+    if gaps:
+        print(f"  {'gender gap':<16} value {gaps['value']:.3f}, gain {gaps['gain']:.3f}")
     print("  seconds        ", "  ".join(f"{k[5:-2]} {v:.1f}" for k, v in stages.items()))
 
 

@@ -258,3 +258,39 @@ def test_mlflow_tracking_uri_sends_runs_to_a_real_server(tmp_path, mlflow_server
         run.info.run_id
     )
     assert not (tmp_path / "mlruns").exists()  # nothing went to the embedded store
+
+
+def test_folder_without_truth_is_judged_by_the_dr_estimate(tmp_path):
+    data = tmp_path / "real"
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "adapt"),
+            "generate",
+            "--n-persons",
+            "500",
+            "--seed",
+            "3",
+            "--out",
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    shutil.rmtree(data / "truth")
+    run_experiment(tmp_path, "data=folder", f"data.path={data}", "explain=off")
+    (run,) = runs_of(client_for(tmp_path))
+    assert "regret_closure" not in run.data.metrics
+    assert run.data.tags["adapt.validation_metric"] == "dr_value"
+    assert run.data.metrics["validation_metric"] == run.data.metrics["dr_value"]
+    assert "fairness_gap_value" in run.data.metrics  # valued by the model's estimates
+
+
+def test_a_folder_breaking_the_contract_is_refused_with_its_violations(tmp_path):
+    data = tmp_path / "bad"
+    data.mkdir()
+    pd.DataFrame({"person_id": [1]}).to_csv(data / "persons.csv", index=False)
+    pd.DataFrame({"person_id": [1]}).to_csv(data / "episodes.csv", index=False)
+    done = run_experiment(tmp_path, "data=folder", f"data.path={data}", check=False)
+    assert done.returncode != 0
+    assert "Error: data 'folder'" in done.stderr and "persons" in done.stderr
+    assert "Traceback" not in done.stderr
