@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 OURS = ("adapt-s", "adapt-t", "adapt-x", "adapt-dr")
 PEERS = ("plain-s", "causalml-x", "causalml-t", "econml-dr", "metalearners-dr")
@@ -324,7 +325,8 @@ def score(preset: str, folder: Path, methods: list[str]) -> tuple[dict, pd.DataF
 
 
 def report(preset: str, n_persons: int, folder: Path, runs: dict, policies: pd.DataFrame) -> None:
-    sizes = [len(pd.read_parquet(folder / f"{p}.parquet", columns=[])) for p in ("train", "test")]
+    # Row counts from the Parquet footers (reading no columns gives no rows under pandas 3).
+    sizes = [pq.read_metadata(folder / f"{p}.parquet").num_rows for p in ("train", "test")]
     print(
         f"\n## {preset} ({n_persons:,} persons, seed {SEEDS.get(preset, 1)}; decision points "
         f"{sizes[0]:,} train, {sizes[1]:,} test)\n"
