@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import numpy as np
 import pandas as pd
@@ -709,34 +708,3 @@ def test_read_table_names_what_it_looked_for(tmp_path):
     message = str(caught.value)
     for candidate in ("episodes", "episodes.parquet", "episodes.csv"):
         assert str(tmp_path / candidate) in message
-
-
-# ------------------------------------------------------------------------------------ speed
-
-
-@pytest.mark.slow
-def test_large_tables_validate_in_a_few_seconds():
-    n, k = 100_000, 5
-    rng = np.random.default_rng(0)
-    regions = np.array(["hbs", "sodertalje", "varna"])[rng.integers(0, 3, n)]
-    first = {r: CAT.offered(r) for r in ("hbs", "sodertalje", "varna")}
-    ids = np.char.add("p", np.arange(n).astype(str))
-    persons = pd.concat([make_persons()] * (n // 4), ignore_index=True)
-    persons = persons.assign(person_id=ids, region=regions, exit_day=pd.NA, exit_reason="ongoing")
-    persons = persons.astype({"exit_day": "Int64"})
-    no = np.tile(np.arange(1, k + 1), n)
-    episodes = pd.DataFrame(
-        {
-            "person_id": np.repeat(ids, k),
-            "episode_no": no,
-            "intervention": [first[r][i] for r in regions for i in range(k)],
-            "start_day": no * 30,
-            "end_day": no * 30 + 20,
-            "hours": 5.0,
-            "step_before": 1,
-            "step_after": 2,
-        }
-    )
-    started = time.perf_counter()
-    assert check_tables(persons, episodes, catalogue=CAT) == []
-    assert time.perf_counter() - started < 5
