@@ -1,6 +1,6 @@
 """How long the data contract takes to check simulated populations of growing size.
 
-    .venv/bin/python benchmarks/bench_validate.py            # 100k and 1M persons
+.venv/bin/python benchmarks/bench_validate.py            # 100k and 1M persons
 """
 
 from __future__ import annotations
