@@ -116,3 +116,53 @@ class ExperimentConfig:
 
 def register() -> None:
     ConfigStore.instance().store(name="base_config", node=ExperimentConfig)
+
+
+# Ranges the schema's types cannot express: (field, test, what is expected).
+_RANGES = (
+    ("data.n_persons", lambda v: v >= 1, "an integer >= 1"),
+    ("data.validation_share", lambda v: 0 < v < 1, "a share strictly between 0 and 1"),
+    ("model.n_estimators", lambda v: v >= 1, "an integer >= 1"),
+    ("model.learning_rate", lambda v: v > 0, "a number > 0"),
+    ("model.num_leaves", lambda v: v >= 2, "an integer >= 2"),
+    ("model.min_child_samples", lambda v: v >= 1, "an integer >= 1"),
+    ("model.n_bags", lambda v: v >= 1, "an integer >= 1"),
+    ("model.n_folds", lambda v: v >= 2, "an integer >= 2"),
+    ("model.propensity_n_estimators", lambda v: v >= 1, "an integer >= 1"),
+    ("model.n_jobs", lambda v: v >= 1, "an integer >= 1"),
+    ("evaluation.n_bootstrap", lambda v: v >= 0, "an integer >= 0"),
+    ("evaluation.propensity_clip", lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
+    ("explain.n_rows", lambda v: v >= 1, "an integer >= 1"),
+    ("explain.n_background", lambda v: v >= 1, "an integer >= 1"),
+    ("explain.n_permutations", lambda v: v >= 1, "an integer >= 1"),
+    ("explain.top", lambda v: v >= 1, "an integer >= 1"),
+    ("fairness.min_group_size", lambda v: v >= 1, "an integer >= 1"),
+    ("tracking.timeout_seconds", lambda v: v >= 1, "an integer >= 1"),
+)
+
+
+def config_problems(cfg, world_overrides: dict) -> list[str]:
+    """Every setting outside its range, one line each naming the field; empty when all is well.
+
+    Also builds the simulated world once, so an unknown preset or world parameter is caught here.
+    """
+    from omegaconf import OmegaConf
+
+    from adapt.simulation import World
+
+    problems = []
+    for field_name, test, expected in _RANGES:
+        value = OmegaConf.select(cfg, field_name)
+        if not test(value):
+            problems.append(f"{field_name}: expected {expected}, got {value!r}")
+    data = cfg.data
+    if data.source == DataSource.folder and not data.path:
+        problems.append("data.path: the folder source needs a path")
+    if data.source == DataSource.simulate:
+        try:
+            World.from_preset(data.preset, world_overrides)
+        except (KeyError, ValueError, FileNotFoundError) as error:
+            problems.append(f"data: {error.args[0] if error.args else error}")
+    if cfg.evaluation.min_uplift is not None and cfg.model.n_bags < 2:
+        problems.append("evaluation.min_uplift: needs intervals, so model.n_bags >= 2")
+    return problems

@@ -21,7 +21,7 @@ import mlflow
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.config import register
+from experiments.config import config_problems, register
 
 PROJECT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -65,15 +65,30 @@ def timed(timings: dict, stage: str):
     timings[f"time_{stage}_s"] = round(time.perf_counter() - began, 3)
 
 
+def world_overrides(data: DictConfig) -> dict:
+    """The data config's knobs and dotted overrides as one mapping of world parameters."""
+    overrides = {f"knobs.{k}": v for k, v in data.knobs.items() if v is not None}
+    overrides.update(data.overrides)
+    return overrides
+
+
 def load_data(cfg: DictConfig, seed: int):
     from adapt.pipeline import folder_data, simulated_data
 
     data = cfg.data
     if data.source.value == "folder":
         return folder_data(data.path)
-    overrides = {f"knobs.{k}": v for k, v in data.knobs.items() if v is not None}
-    overrides.update(data.overrides)
-    return simulated_data(data.n_persons, seed, data.preset, overrides)
+    return simulated_data(data.n_persons, seed, data.preset, world_overrides(data))
+
+
+def check_settings(cfg: DictConfig) -> None:
+    """Exit with every out-of-range setting named, before any work."""
+    problems = config_problems(cfg, world_overrides(cfg.data))
+    if problems:
+        print("Error: the configuration has problems:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def run(cfg: DictConfig) -> dict:
@@ -93,7 +108,10 @@ def run(cfg: DictConfig) -> dict:
         try:
             data = load_data(cfg, seed)
         except (ContractError, FileNotFoundError, KeyError) as error:
-            print(f"Error: data {cfg.data.name!r}: {str(error).strip(chr(39))}", file=sys.stderr)
+            print(
+                f"Error: data {cfg.data.name!r}: {error.args[0] if error.args else error}",
+                file=sys.stderr,
+            )
             raise SystemExit(1) from None
     log_inputs(plain(cfg), data.fingerprint, git_revision(PROJECT))
     if data.simulated and cfg.data.calibration_targets:
@@ -224,6 +242,7 @@ def print_summary(metrics: dict, run_id: str) -> None:
 def main(cfg: DictConfig) -> float:
     from adapt.tracking import CONFIG_KEY_TAG, config_key, finished_child
 
+    check_settings(cfg)
     experiment_id = connect_tracking(cfg)  # fails here, before any work, when unreachable
     parent = os.environ.get(PARENT_ENV)
     key = config_key(plain(cfg))

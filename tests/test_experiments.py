@@ -22,6 +22,7 @@ from mlflow import MlflowClient
 
 import experiments.run  # noqa: F401  (registers the schema)
 from adapt.tracking import local_store
+from experiments.config import config_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -89,6 +90,47 @@ def test_mistyped_keys_and_wrong_types_fail_at_composition(override, message):
     with pytest.raises(ConfigCompositionException) as error:
         compose_config([override])
     assert message in str(error.value) + str(error.value.__cause__)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.n_persons=0", "data.n_persons: expected an integer >= 1, got 0"),
+        ("data.validation_share=1.0", "data.validation_share: expected a share strictly"),
+        ("model.learning_rate=0", "model.learning_rate: expected a number > 0, got 0.0"),
+        ("model.n_folds=1", "model.n_folds: expected an integer >= 2, got 1"),
+        ("evaluation.propensity_clip=0.7", "evaluation.propensity_clip: expected a number in"),
+        ("explain.n_rows=0", "explain.n_rows: expected an integer >= 1, got 0"),
+        ("data.preset=nope", "data: unknown world preset 'nope'"),
+        (
+            "+data.overrides={knobs.effect_scal: 2}",
+            "data: unknown world parameter 'knobs.effect_scal'",
+        ),
+        ("data=folder", "data.path: the folder source needs a path"),
+    ],
+)
+def test_out_of_range_settings_are_named(override, message):
+    from experiments.run import world_overrides
+
+    cfg = compose_config([override] + (["data.path=null"] if override == "data=folder" else []))
+    problems = config_problems(cfg, world_overrides(cfg.data))
+    assert len(problems) == 1 and problems[0].startswith(message)
+
+
+def test_default_settings_have_no_problems():
+    from experiments.run import world_overrides
+
+    cfg = compose_config()
+    assert config_problems(cfg, world_overrides(cfg.data)) == []
+
+
+def test_out_of_range_setting_on_the_command_line_stops_before_any_work(tmp_path):
+    done = run_experiment(tmp_path, "data.n_persons=0", "model.n_jobs=0", check=False)
+    assert done.returncode != 0
+    assert "data.n_persons: expected an integer >= 1, got 0" in done.stderr
+    assert "model.n_jobs: expected an integer >= 1, got 0" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "mlruns").exists()
 
 
 def test_a_mistyped_key_in_a_group_file_fails(tmp_path):
