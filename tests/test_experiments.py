@@ -18,6 +18,8 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mlflow import MlflowClient
 
 import experiments.run  # noqa: F401  (registers the schema)
@@ -115,6 +117,31 @@ def test_out_of_range_settings_are_named(override, message):
     cfg = compose_config([override] + (["data.path=null"] if override == "data=folder" else []))
     problems = config_problems(cfg, world_overrides(cfg.data))
     assert len(problems) == 1 and problems[0].startswith(message)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_persons=st.integers(-5, 50),
+    share=st.floats(-0.5, 1.5, allow_nan=False),
+    n_bootstrap=st.integers(-3, 3),
+)
+def test_range_checks_flag_exactly_the_values_outside(n_persons, share, n_bootstrap):
+    from experiments.run import world_overrides
+
+    cfg = compose_config()
+    cfg.data.n_persons, cfg.data.validation_share = n_persons, share
+    cfg.evaluation.n_bootstrap = n_bootstrap
+    flagged = {p.split(":")[0] for p in config_problems(cfg, world_overrides(cfg.data))}
+    expected = {
+        name
+        for name, bad in (
+            ("data.n_persons", n_persons < 1),
+            ("data.validation_share", not 0 < share < 1),
+            ("evaluation.n_bootstrap", n_bootstrap < 0),
+        )
+        if bad
+    }
+    assert flagged == expected
 
 
 def test_default_settings_have_no_problems():
