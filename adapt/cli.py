@@ -7,6 +7,13 @@ from pathlib import Path
 
 import click
 
+_data_option = click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder with persons and episodes (Parquet or CSV).",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="adapt")
@@ -147,12 +154,7 @@ def _read_valid_tables(folder: Path):
 
 
 @main.command()
-@click.option(
-    "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Folder with persons and episodes (Parquet or CSV).",
-)
+@_data_option
 @click.option(
     "--learner",
     type=click.Choice(["s", "t", "x", "dr"]),
@@ -203,12 +205,7 @@ def train(data, learner, out, seed, n_bags, exclude_sensitive):
     required=True,
     help="Folder written by `adapt train`.",
 )
-@click.option(
-    "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Folder with persons and episodes (Parquet or CSV).",
-)
+@_data_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
