@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapt.features import SENSITIVE, decision_points, history_columns
-from adapt.simulation import simulate
+from adapt.simulation import Oracle, simulate
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,46 @@ def test_the_future_never_changes_a_decision_row(data, person, change):
     after = decision_points(data["persons"], altered)
     row = np.flatnonzero((before.keys["person_id"] == pid) & (before.keys["episode_no"] == n))
     pd.testing.assert_frame_equal(before.features.iloc[row], after.features.iloc[row])
+
+
+def _hashed_policy(salt: int, switch_at: int | None = None):
+    """Each person's choice is a fixed pseudo-random offered intervention; from episode
+    `switch_at` on, another one (a different policy only from that decision)."""
+
+    def policy(batch):
+        offered = batch.available.to_numpy()
+        codes = np.asarray(batch.available.columns)
+        person = batch.persons["person_id"].str.replace(r"\D", "", regex=True).astype(np.int64)
+        key = person.to_numpy() * 31 + batch.episode_no * 7 + salt
+        if switch_at is not None:
+            key = key + (batch.episode_no >= switch_at) * 1_000_003
+        rank = (key[:, None] * (np.arange(offered.shape[1]) + 13)) % 97
+        return codes[np.where(offered, rank, -1).argmax(axis=1)]
+
+    return policy
+
+
+@settings(max_examples=6, deadline=None)
+@given(salt=st.integers(0, 1000), switch_at=st.integers(2, 5))
+def test_changing_the_choice_in_the_simulator_changes_no_feature_of_that_decision(salt, switch_at):
+    """Two rollouts with the same random numbers differ from episode `switch_at` on, through the
+    simulator's own rules (timing of overlapping starts included): row `switch_at` must be the
+    same in both, whatever was chosen there."""
+    oracle = Oracle(seed=salt)
+    runs = [
+        oracle.rollout(_hashed_policy(salt, at), n_persons=400) for at in (None, switch_at)
+    ]
+    points = [decision_points(r.persons, r.episodes) for r in runs]
+    rows, chosen = [], []
+    for p in points:
+        at = p.keys.index[p.keys["episode_no"] == switch_at]
+        person = p.keys.loc[at, "person_id"]
+        rows.append(p.features.loc[at].set_index(person))
+        chosen.append(pd.Series(p.treatment.loc[at].to_numpy(), index=person))
+    common = rows[0].index.intersection(rows[1].index)
+    changed = chosen[0].loc[common] != chosen[1].loc[common]
+    assert len(common) > 50 and changed.mean() > 0.5
+    pd.testing.assert_frame_equal(rows[0].loc[common], rows[1].loc[common])
 
 
 def test_row_order_of_the_input_does_not_matter(data):

@@ -69,8 +69,9 @@ def decision_points(
 ) -> DecisionPoints:
     """Build one row per episode from the contract's two tables, using only the past.
 
-    A row for episode n uses the person's covariates at entry and episodes 1..n-1 (the decision
-    point's definition); nothing from episode n itself except when and at which step it starts.
+    A row for episode n uses the person's covariates at entry and what was known of episodes
+    1..n-1 on the decision day, the day episode n-1 ended (0 at entry): nothing of episode n but
+    the step it starts from, which episode n-1 left.
     Validate the tables with `adapt.contract.validate_tables` first.
     """
     catalogue = catalogue or load_catalogue()
@@ -85,14 +86,20 @@ def decision_points(
     hours = one_hot * ep["hours"].to_numpy(float)[:, None]
     group = ep["person_id"]
     counts_before = _cumulative_before(one_hot, group)
-    hours_before = _cumulative_before(hours, group)
 
     step_before = ep["step_before"].to_numpy(np.int64)
     step_after = ep["step_after"].to_numpy(np.int64)
     back = (step_after < step_before).astype(float)
     first_step = pd.Series(step_before).groupby(group.to_numpy()).transform("first").to_numpy()
     previous = pd.Series(treatment).groupby(group.to_numpy()).shift(1)
-    previous_end = ep.groupby("person_id", sort=False)["end_day"].shift(1).to_numpy(float)
+    by_person = ep.groupby("person_id", sort=False)
+    previous_start = by_person["start_day"].shift(1).to_numpy(float)
+    # The decision is taken when the previous episode ends (at entry: day 0). Never the decided
+    # episode's own start: only coordination may start before the previous episode ends, so its
+    # start day would reveal the choice.
+    decision_day = np.where(first_of_person, 0.0, by_person["end_day"].shift(1).to_numpy(float))
+    # Hours of an earlier episode still running on the decision day are not known yet.
+    hours_before = _cumulative_before(hours, group) - _hours_running_at(ep, hours, decision_day)
 
     history = pd.DataFrame(
         np.hstack([counts_before, hours_before]), columns=history_columns(catalogue)
@@ -101,9 +108,9 @@ def decision_points(
     history["current_step"] = step_before
     history["steps_gained"] = step_before - first_step
     history["steps_back"] = _cumulative_before(back[:, None], group)[:, 0]
-    history["days_since_entry"] = ep["start_day"].to_numpy(np.int64)
-    history["days_since_previous_end"] = np.where(
-        first_of_person, np.nan, ep["start_day"].to_numpy(float) - previous_end
+    history["days_since_entry"] = decision_day
+    history["days_in_previous"] = np.where(
+        first_of_person, np.nan, decision_day - previous_start
     )
     history["previous_intervention"] = pd.Categorical(
         previous.astype("object").where(previous.notna(), NO_PREVIOUS),
@@ -126,6 +133,26 @@ def _cumulative_before(values: np.ndarray, group: pd.Series) -> np.ndarray:
     """Per-person running totals of earlier rows only (the row itself excluded)."""
     running = pd.DataFrame(values).groupby(group.to_numpy(), sort=False).cumsum().to_numpy()
     return running - values
+
+
+def _hours_running_at(ep: pd.DataFrame, hours: np.ndarray, decision_day: np.ndarray) -> np.ndarray:
+    """Per row, the hours of the person's earlier episodes that had not ended by its decision day.
+
+    Episodes overlap rarely and briefly (coordination beside one other episode), so comparing
+    each row with the few rows before it of the same person is enough.
+    """
+    person = ep["person_id"].to_numpy()
+    end = ep["end_day"].to_numpy(float)
+    out = np.zeros_like(hours)
+    for lag in range(1, 1 + int(ep["episode_no"].max()) if len(ep) else 1):
+        row = np.arange(lag, len(ep))
+        earlier = row - lag
+        same = person[earlier] == person[row]
+        if not same.any():
+            break
+        running = same & (end[earlier] > decision_day[row])
+        out[row[running]] += hours[earlier[running]]
+    return out
 
 
 def _entry_covariates(
