@@ -172,7 +172,7 @@ def _read_valid_tables(folder: Path):
 @click.option(
     "--n-bags",
     type=click.IntRange(min=2),
-    default=3,
+    default=5,
     show_default=True,
     help="Half-samples of persons behind each estimate and its interval.",
 )
@@ -216,9 +216,16 @@ def train(data, learner, out, seed, n_bags, exclude_sensitive):
     "--min-uplift",
     type=float,
     default=None,
-    help="Leave the usual path only where the interval's lower bound gains this much.",
+    help="Leave the usual path only where the lower bound of the best intervention's uplift "
+    "over current practice is at least this.",
 )
-def recommend(model_dir, data, out, min_uplift):
+@click.option(
+    "--interval",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Add lo_<intervention> and hi_<intervention> bounds at this level (e.g. 0.9).",
+)
+def recommend(model_dir, data, out, min_uplift, interval):
     """Recommend an intervention at every decision point in DATA."""
     from adapt.models import load_model
     from adapt.policies import recommend_for_decisions
@@ -226,7 +233,7 @@ def recommend(model_dir, data, out, min_uplift):
     persons, episodes = _read_valid_tables(data)
     try:
         model = load_model(model_dir)
-        table = recommend_for_decisions(model, persons, episodes, min_uplift)
+        table = recommend_for_decisions(model, persons, episodes, min_uplift, interval)
     except (ValueError, TypeError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     out.parent.mkdir(parents=True, exist_ok=True)

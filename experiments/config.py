@@ -58,7 +58,7 @@ class ModelConfig:
     learning_rate: float = 0.05
     num_leaves: int = 31
     min_child_samples: int = 40
-    n_bags: int = 3
+    n_bags: int = 5
     n_folds: int = 2
     propensity_n_estimators: int = 30
     n_jobs: int = 1

@@ -105,6 +105,27 @@ def test_train_then_recommend_writes_one_row_per_decision_point(generated, tmp_p
     p_cols = [c for c in rec.columns if c.startswith("p_")]
     assert (rec[p_cols].notna().to_numpy() == offered.loc[regions].to_numpy()).all()
 
+    bounded = tmp_path / "bounded.parquet"
+    result = CliRunner().invoke(
+        main,
+        ["recommend", "--model", str(model), "--data", str(out), "--out", str(bounded)]
+        + ["--interval", "0.9"],
+    )
+    assert result.exit_code == 0, result.output
+    rec = pd.read_parquet(bounded)
+    code = "case_management"
+    assert list(rec.columns[3:6]) == [f"p_{code}", f"lo_{code}", f"hi_{code}"]
+    for code in offered.columns:
+        p, lo, hi = (rec[f"{k}_{code}"] for k in ("p", "lo", "hi"))
+        assert ((lo <= p) & (p <= hi) & (hi > lo)).all() or p.isna().all()
+        assert (p.isna() == lo.isna()).all() and (p.isna() == hi.isna()).all()
+    refused = CliRunner().invoke(
+        main,
+        ["recommend", "--model", str(model), "--data", str(out), "--out", str(bounded)]
+        + ["--interval", "1.5"],
+    )
+    assert refused.exit_code != 0 and "--interval" in refused.output
+
 
 def test_train_uses_extra_covariates_from_csv(generated, tmp_path):
     out, _ = generated

@@ -2,11 +2,13 @@
 
 With the ground truth (simulated data): :func:`truth_matrix`, :func:`policy_value`,
 :func:`random_policy_value`, :func:`baseline_choices`, :func:`regret_closure` and
-:func:`compare_policies`. Without it: :func:`ips`, :func:`snips`, :func:`doubly_robust` and
-:func:`off_policy_value` (with a person-clustered bootstrap interval), and :func:`qini_auuc` for
-uplift rankings. :func:`plot_qini_curves` and :func:`plot_policy_values` write PNG files.
+:func:`compare_policies`, and :func:`interval_coverage` for intervals. Without it: :func:`ips`,
+:func:`snips`, :func:`doubly_robust` and :func:`off_policy_value` (with a person-clustered
+bootstrap interval), and :func:`qini_auuc` for uplift rankings. :func:`plot_qini_curves` and
+:func:`plot_policy_values` write PNG files.
 """
 
+from adapt.evaluation._coverage import IntervalCoverage, interval_coverage
 from adapt.evaluation._off_policy import (
     OffPolicyEstimate,
     doubly_robust,
@@ -28,11 +30,13 @@ from adapt.evaluation._uplift import QiniResult, qini_auuc
 
 __all__ = [
     "BASELINES",
+    "IntervalCoverage",
     "OffPolicyEstimate",
     "QiniResult",
     "baseline_choices",
     "compare_policies",
     "doubly_robust",
+    "interval_coverage",
     "ips",
     "off_policy_value",
     "plot_policy_values",

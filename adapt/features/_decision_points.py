@@ -109,9 +109,7 @@ def decision_points(
     history["steps_gained"] = step_before - first_step
     history["steps_back"] = _cumulative_before(back[:, None], group)[:, 0]
     history["days_since_entry"] = decision_day
-    history["days_in_previous"] = np.where(
-        first_of_person, np.nan, decision_day - previous_start
-    )
+    history["days_in_previous"] = np.where(first_of_person, np.nan, decision_day - previous_start)
     history["previous_intervention"] = pd.Categorical(
         previous.astype("object").where(previous.notna(), NO_PREVIOUS),
         categories=[NO_PREVIOUS, *codes],

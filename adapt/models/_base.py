@@ -1,4 +1,4 @@
-"""What every multi-treatment learner shares: validation, bagging, intervals, usual path."""
+"""What every multi-treatment learner shares: validation, bagging, intervals, current practice."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from adapt.catalogue import Catalogue, load_catalogue
-from adapt.models._cross_fit import half_samples
+from adapt.models._calibration import bias_sd
+from adapt.models._cross_fit import groups_of, half_samples
 from adapt.models._propensity import CrossFittedPropensity
 
 
@@ -19,17 +20,28 @@ class MultiTreatmentLearner(BaseEstimator):
     """Base of the meta-learners: estimates P(progress | x, intervention) for every intervention.
 
     Subclasses declare the nuisance models they need in `nuisance_models` and implement
-    `_fit_one` (fit on a half-sample of persons) and `_predict_one` (probabilities for
-    (row, arm) pairs). The estimate is the mean over `n_bags` half-samples of persons; their
-    spread gives the interval. The behaviour (propensity) model is always fitted: it defines the
-    usual path that uplift is measured against.
+    `_fit_one` (fit everything, nuisances included, on a half-sample of persons) and
+    `_predict_one` (probabilities for (row, arm) pairs). The estimate is the mean over `n_bags`
+    half-samples of persons.
+
+    Intervals are ``mean +- t * sqrt(sd_bags**2 + bias_sd_**2)``. The spread over half-samples
+    estimates the spread of one full-sample fit (it needs no sqrt(2): a LightGBM fit on half the
+    persons varies about as much as one on all of them) and, since each half-sample refits its
+    own nuisance models, includes theirs. ``bias_sd_`` is the spread of the estimates' bias, which
+    no spread over refits can see. It is measured on out-of-bag persons: within groups of similar
+    cells (arm, step, estimate), the mean of ``y - estimate`` less its sampling noise.
+
+    The behaviour (propensity) model, fitted on all rows, describes current practice: uplift is
+    measured against its expected value ``sum_a e_a p_a``, and its most likely arm is reported as
+    the usual path.
 
     Parameters
     ----------
     n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings of every
         base model.
     n_bags : int
-        Half-samples of persons; the estimate averages them and their spread gives intervals.
+        Half-samples of persons; the estimate averages them and their spread gives intervals
+        (at least 2 for intervals).
     n_folds : int
         Folds for cross-fitting nuisance models (by person).
     interval_level : float
@@ -54,7 +66,7 @@ class MultiTreatmentLearner(BaseEstimator):
         learning_rate: float = 0.05,
         num_leaves: int = 31,
         min_child_samples: int = 40,
-        n_bags: int = 3,
+        n_bags: int = 5,
         n_folds: int = 2,
         interval_level: float = 0.9,
         min_propensity: float = 0.01,
@@ -86,29 +98,16 @@ class MultiTreatmentLearner(BaseEstimator):
         """
         X, t, y = self._check_fit_input(X, treatment, y, groups)
         available = self._available(X)
-        # Out-of-fold propensities only where they enter the estimate (X, DR); elsewhere the
-        # behaviour model only names the usual path.
-        folds = self.n_folds if "propensity" in self.nuisance_models else 1
-        self.propensity_ = CrossFittedPropensity(
-            len(self.interventions_),
-            folds,
-            self.min_propensity,
-            self.propensity_max_rows,
-            self.random_state,
-            self.n_jobs,
-            **self._lightgbm(
-                n_estimators=self.propensity_n_estimators,
-                learning_rate=0.1,
-                num_leaves=min(self.num_leaves, 15),
-            ),
-        ).fit(X, t, available, groups)
-        shared = self._prepare(X, t, y, available, groups)
+        self.propensity_ = self._propensity(n_folds=1).fit(X, t, available, groups)
         self.estimators_ = []
-        for b, rows in enumerate(half_samples(len(X), groups, self.n_bags, self.random_state)):
-            subset = {k: v[rows] for k, v in shared.items()}
+        halves = half_samples(len(X), groups, self.n_bags, self.random_state)
+        for b, rows in enumerate(halves):
             self.estimators_.append(
-                self._fit_one(X.iloc[rows], t[rows], y[rows], available[rows], subset, seed=b)
+                self._fit_one(
+                    X.iloc[rows], t[rows], y[rows], available[rows], groups_of(groups, rows), seed=b
+                )
             )
+        self.bias_sd_ = self._out_of_bag_bias_sd(X, t, y, groups, halves)
         return self
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -116,43 +115,53 @@ class MultiTreatmentLearner(BaseEstimator):
         # Unoffered cells are NaN in every bag, so a plain mean keeps them NaN.
         return self._frame(self._predict_bags(X).mean(axis=0), X, "p_")
 
-    def predict_interval(self, X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Lower and upper bounds at `interval_level`, from the spread over half-samples."""
+    def predict_interval(
+        self, X: pd.DataFrame, level: float | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Lower and upper bounds of each probability at `level` (default `interval_level`)."""
         bags = self._predict_bags(X)
-        centre = bags.mean(axis=0)
-        if len(bags) < 2:
-            raise ValueError("intervals need n_bags >= 2")
-        spread = bags.std(axis=0, ddof=1) / np.sqrt(2)
-        t = stats.t.ppf(0.5 + self.interval_level / 2, df=len(bags) - 1)
-        lower = np.clip(centre - t * spread, 0, 1)
-        upper = np.clip(centre + t * spread, 0, 1)
-        return self._frame(lower, X, "p_"), self._frame(upper, X, "p_")
+        lower, upper = self._interval(bags, self.bias_sd_**2, level)  # bias_sd_ is per arm
+        return self._frame(np.clip(lower, 0, 1), X, "p_"), self._frame(
+            np.clip(upper, 0, 1), X, "p_"
+        )
 
     def usual_path(self, X: pd.DataFrame) -> pd.Series:
         """The intervention the behaviour model finds most likely for each row."""
-        X = self._check_predict_input(X)
-        probs = self.propensity_.predict(X, self._available(X))
+        probs = self.behaviour_probabilities(X).to_numpy()
         return pd.Series(
             np.asarray(self.interventions_)[probs.argmax(axis=1)], index=X.index, name="usual_path"
         )
 
     def behaviour_probabilities(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``e_<intervention>``: how likely caseworkers are to choose each offered intervention."""
         X = self._check_predict_input(X)
         return self._frame(self.propensity_.predict(X, self._available(X)), X, "e_")
 
     def predict_uplift(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Estimated gain in progression probability of each intervention over the usual path."""
-        p = self.predict(X).to_numpy()
-        usual = pd.Index(self.interventions_).get_indexer(self.usual_path(X))
-        uplift = p - p[np.arange(len(p)), usual][:, None]
-        return self._frame(uplift, X, "uplift_")
+        """Gain in progression probability of each intervention over current practice.
+
+        Current practice is what caseworkers would do: ``sum_a e_a p_a`` with the behaviour
+        model's probabilities `e`.
+        """
+        return self._frame(self._uplift(self.predict(X).to_numpy(), self._e(X)), X, "uplift_")
+
+    def predict_uplift_interval(
+        self, X: pd.DataFrame, level: float | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Bounds of each uplift over current practice, from the spread of the differences."""
+        bags = self._predict_bags(X)
+        e = self._e(X)
+        uplift_bags = np.stack([self._uplift(bag, e) for bag in bags])
+        # Bias of p_a - sum_j e_j p_j when cell biases are independent with sd `bias_sd_`.
+        var = self.bias_sd_**2
+        bias_var = var * (1 - 2 * e) + (e**2 * var).sum(axis=1, keepdims=True)
+        lower, upper = self._interval(uplift_bags, np.maximum(bias_var, 0.0), level)
+        return self._frame(lower, X, "uplift_"), self._frame(upper, X, "uplift_")
 
     # -- for subclasses ---------------------------------------------------------------------------
-    def _prepare(self, X, t, y, available, groups) -> dict[str, np.ndarray]:
-        """Row-aligned arrays every half-sample needs (e.g. cross-fitted pseudo-outcomes)."""
-        return {}
-
-    def _fit_one(self, X, t, y, available, shared, seed):
+    def _fit_one(self, X, t, y, available, groups, seed):
+        """Fit on one half-sample of persons (its nuisance models too); return what
+        `_predict_one` needs."""
         raise NotImplementedError
 
     def _predict_one(self, model, X, rows, arms) -> np.ndarray:
@@ -168,8 +177,65 @@ class MultiTreatmentLearner(BaseEstimator):
         return {**settings, **override}
 
     # -- helpers ----------------------------------------------------------------------------------
+    def _propensity(self, n_folds: int) -> CrossFittedPropensity:
+        return CrossFittedPropensity(
+            len(self.interventions_),
+            n_folds,
+            self.min_propensity,
+            self.propensity_max_rows,
+            self.random_state,
+            self.n_jobs,
+            **self._lightgbm(
+                n_estimators=self.propensity_n_estimators,
+                learning_rate=0.1,
+                num_leaves=min(self.num_leaves, 15),
+            ),
+        )
+
+    def _e(self, X) -> np.ndarray:
+        return self.behaviour_probabilities(X).to_numpy()
+
+    @staticmethod
+    def _uplift(p: np.ndarray, e: np.ndarray) -> np.ndarray:
+        practice = np.where(e > 0, e * np.nan_to_num(p), 0.0).sum(axis=1, keepdims=True)
+        return p - practice
+
+    def _interval(self, bags: np.ndarray, bias_var, level: float | None):
+        level = self.interval_level if level is None else level
+        if not 0 < level < 1:
+            raise ValueError(f"level must be strictly between 0 and 1, got {level!r}")
+        if len(bags) < 2:
+            raise ValueError(f"intervals need n_bags >= 2, the model has {len(bags)}")
+        centre = bags.mean(axis=0)
+        spread = np.sqrt(bags.var(axis=0, ddof=1) + bias_var)
+        t = stats.t.ppf(0.5 + level / 2, df=len(bags) - 1)
+        return centre - t * spread, centre + t * spread
+
+    def _out_of_bag_bias_sd(self, X, t, y, groups, halves) -> np.ndarray:
+        """Per arm, the spread of the estimates' bias, measured at the observed arm on persons
+        the half-samples left out (see `bias_sd`)."""
+        if len(halves) < 2:
+            return np.zeros(len(self.interventions_))
+        total, count = np.zeros(len(X)), np.zeros(len(X))
+        for model, rows in zip(self.estimators_, halves, strict=True):
+            out = np.setdiff1d(np.arange(len(X)), rows)
+            estimate = self._predict_one(model, X.iloc[out], np.arange(len(out)), t[out])
+            total[out] += np.clip(estimate, 0, 1)
+            count[out] += 1
+        seen = np.flatnonzero(count > 0)
+        return bias_sd(
+            y[seen],
+            total[seen] / count[seen],
+            t[seen],
+            X.iloc[seen],
+            self.interventions_,
+            groups_of(groups, seen),
+            self._available(X),
+            self.random_state + 300,
+            self.n_jobs,
+        )
+
     def _predict_bags(self, X) -> np.ndarray:
-        check_is_fitted(self, "estimators_")
         X = self._check_predict_input(X)
         rows, arms = np.nonzero(self._available(X))
         out = np.full((len(self.estimators_), len(X), len(self.interventions_)), np.nan)

@@ -35,3 +35,8 @@ def half_samples(n_rows: int, groups, n_samples: int, seed: int) -> list[np.ndar
         chosen[rng.permutation(n_groups)[: n_groups // 2]] = True
         halves.append(np.flatnonzero(chosen[codes]))
     return halves
+
+
+def groups_of(groups, rows: np.ndarray):
+    """The group labels of `rows`, or None when rows are their own groups."""
+    return None if groups is None else np.asarray(groups)[rows]

@@ -61,8 +61,39 @@ class CrossFittedPropensity:
         return out
 
     def _restrict(self, probs: np.ndarray, available: np.ndarray) -> np.ndarray:
-        probs = np.where(available, np.maximum(probs, self.min_propensity), 0.0)
-        return probs / probs.sum(axis=1, keepdims=True)
+        return floor_probabilities(probs, available, self.min_propensity)
+
+
+def floor_probabilities(probs: np.ndarray, available: np.ndarray, floor: float) -> np.ndarray:
+    """Probabilities over the offered arms, each at least `floor`, summing to 1.
+
+    Arms below the floor are raised to it and the others share what is left in proportion to
+    their probabilities; repeated until none falls below (at most once per arm), so the floor
+    holds after normalising rather than before it.
+    """
+    n_offered = available.sum(axis=1, keepdims=True)
+    if (floor * n_offered > 1 + 1e-12).any():
+        raise ValueError(
+            f"min_propensity {floor} is too large: {int(n_offered.max())} offered interventions "
+            "cannot all have it"
+        )
+    probs = np.where(available, np.maximum(probs, 0.0), 0.0)
+    fixed = np.zeros(probs.shape, bool)
+    for _ in range(probs.shape[1]):
+        free = available & ~fixed
+        free_mass = np.where(free, probs, 0.0).sum(axis=1, keepdims=True)
+        room = 1.0 - floor * fixed.sum(axis=1, keepdims=True)
+        scaled = np.where(free, probs * room / np.where(free_mass > 0, free_mass, 1.0), 0.0)
+        # Rows whose free arms have no mass left share the room equally.
+        even = room / np.maximum(free.sum(axis=1, keepdims=True), 1)
+        scaled = np.where(free & (free_mass <= 0), even, scaled)
+        below = free & (scaled < floor)
+        probs = np.where(fixed, floor, scaled)
+        if not below.any():
+            break
+        fixed |= below
+        probs = np.where(fixed, floor, probs)
+    return probs
 
 
 def _at_most(rows: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:

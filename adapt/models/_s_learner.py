@@ -9,7 +9,7 @@ class SLearner(MultiTreatmentLearner):
 
     nuisance_models = ()
 
-    def _fit_one(self, X, t, y, available, shared, seed):
+    def _fit_one(self, X, t, y, available, groups, seed):
         return pooled_outcome_model(
             X,
             t,

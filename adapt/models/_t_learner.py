@@ -13,7 +13,7 @@ class TLearner(MultiTreatmentLearner):
 
     nuisance_models = ()
 
-    def _fit_one(self, X, t, y, available, shared, seed):
+    def _fit_one(self, X, t, y, available, groups, seed):
         models = {}
         prior = y.mean() if len(y) else 0.5
         for arm in range(len(self.interventions_)):

@@ -13,20 +13,22 @@ class XLearner(MultiTreatmentLearner):
     Rows that received arm a impute ``Y - mu_u(x)``; rows that received u impute
     ``mu_a(x) - Y``. Two pooled models (intervention as a feature) learn these effects and are
     combined with weights ``e_u / (e_a + e_u)`` and ``e_a / (e_a + e_u)``;
-    ``p_a(x) = mu_u(x) + tau_a(x)``.
+    ``p_a(x) = mu_u(x) + tau_a(x)``. Each half-sample cross-fits its own outcome and propensity
+    models, so the interval includes their uncertainty.
     """
 
     nuisance_models = ("outcome", "propensity")
 
-    def _prepare(self, X, t, y, available, groups):
-        self.outcome_ = CrossFittedOutcome(
-            self.interventions_, self._lightgbm(), self.n_folds, self.random_state + 10, self.n_jobs
+    def _fit_one(self, X, t, y, available, groups, seed):
+        outcome = CrossFittedOutcome(
+            self.interventions_,
+            self._lightgbm(),
+            self.n_folds,
+            self.random_state + 10 + seed,
+            self.n_jobs,
         ).fit(X, t, y, available, groups)
-        usual = self.propensity_.out_of_fold_.argmax(axis=1)
-        return {"mu": self.outcome_.out_of_fold_, "usual": usual}
-
-    def _fit_one(self, X, t, y, available, shared, seed):
-        mu, usual = shared["mu"], shared["usual"]
+        propensity = self._propensity(self.n_folds).fit(X, t, available, groups)
+        mu, usual = outcome.out_of_fold_, propensity.out_of_fold_.argmax(axis=1)
         n = np.arange(len(X))
         mu_usual = mu[n, usual]
         treated = t != usual
@@ -38,7 +40,7 @@ class XLearner(MultiTreatmentLearner):
         other = arms_0 != usual[rows_0]
         rows_0, arms_0 = rows_0[other], arms_0[other]
         target_0 = mu[rows_0, arms_0] - y[rows_0]
-        models = []
+        effects = []
         for k, (rows, arms, target) in enumerate(
             ((rows_1, arms_1, target_1), (rows_0, arms_0, target_0))
         ):
@@ -47,16 +49,16 @@ class XLearner(MultiTreatmentLearner):
                 n_jobs=self.n_jobs,
                 **self._lightgbm(),
             )
-            models.append(model.fit(with_arm(X.iloc[rows], arms, self.interventions_), target))
-        return models
+            effects.append(model.fit(with_arm(X.iloc[rows], arms, self.interventions_), target))
+        return outcome, propensity, effects
 
-    def _predict_one(self, models, X, rows, arms):
-        available = self._available(X)
-        e = self.propensity_.predict(X, available)
+    def _predict_one(self, fitted, X, rows, arms):
+        outcome, propensity, (effect_1, effect_0) = fitted
+        e = propensity.predict(X, self._available(X))
         usual = e.argmax(axis=1)
-        mu_usual = self.outcome_.predict(X, np.arange(len(X)), usual)
-        tau_1 = predict_pairs(models[0], X, rows, arms, self.interventions_)
-        tau_0 = predict_pairs(models[1], X, rows, arms, self.interventions_)
+        mu_usual = outcome.predict(X, np.arange(len(X)), usual)
+        tau_1 = predict_pairs(effect_1, X, rows, arms, self.interventions_)
+        tau_0 = predict_pairs(effect_0, X, rows, arms, self.interventions_)
         e_a, e_u = e[rows, arms], e[rows, usual[rows]]
         tau = (e_u * tau_1 + e_a * tau_0) / (e_a + e_u)
         return np.where(arms == usual[rows], mu_usual[rows], mu_usual[rows] + tau)

@@ -70,11 +70,11 @@ def evaluate_recommender(
     X, observed, reward = points.features, points.treatment.to_numpy(), points.outcome.to_numpy()
     persons = points.keys["person_id"].to_numpy()
     p = model.predict(X)
-    usual = lower = None
+    usual = uplift_lower = None
     if min_uplift is not None:
         usual = model.usual_path(X)
-        lower, _ = model.predict_interval(X)
-    choices = choose_best(p, usual, lower, min_uplift).to_numpy()
+        uplift_lower, _ = model.predict_uplift_interval(X)
+    choices = choose_best(p, usual, uplift_lower, min_uplift).to_numpy()
     propensity = model.behaviour_probabilities(X)
     codes = list(model.interventions_)
     result = Evaluation(metrics={"n_decision_points": float(len(points))}, choices=choices)

@@ -13,7 +13,7 @@ def _codes(columns, prefix: str) -> list[str]:
 def choose_best(
     p: pd.DataFrame,
     usual: pd.Series | None = None,
-    lower: pd.DataFrame | None = None,
+    uplift_lower: pd.DataFrame | None = None,
     min_uplift: float | None = None,
 ) -> pd.Series:
     """The offered intervention with the highest estimated probability, per row.
@@ -22,9 +22,11 @@ def choose_best(
     ----------
     p : DataFrame
         ``p_<intervention>`` columns, NaN where the intervention is not offered.
-    usual, lower, min_uplift : optional
-        With `min_uplift`, recommend something other than the `usual` path only where the lower
-        interval bound of the best (`lower`) exceeds the usual path's estimate by `min_uplift`.
+    usual, uplift_lower, min_uplift : optional
+        With `min_uplift`, recommend the best intervention only where the lower bound of its
+        uplift interval (`uplift_lower`, ``uplift_<intervention>`` columns from
+        ``predict_uplift_interval``: an interval of the difference from current practice) is at
+        least `min_uplift`; elsewhere keep the `usual` path.
 
     Ties go to the intervention listed first in the catalogue, so choices are deterministic.
     """
@@ -37,12 +39,16 @@ def choose_best(
     best = np.where(offered, values, -np.inf).argmax(axis=1)
     chosen = codes[best]
     if min_uplift is not None:
-        if usual is None or lower is None:
-            raise ValueError("min_uplift needs both the usual path and the lower bounds")
+        if usual is None or uplift_lower is None:
+            raise ValueError("min_uplift needs both the usual path and the uplift's lower bounds")
+        if list(_codes(uplift_lower.columns, "uplift_")) != list(codes):
+            raise ValueError(
+                "uplift_lower must have an uplift_<intervention> column for each p_ column, "
+                f"in order; got {list(uplift_lower.columns)[:5]}"
+            )
         usual_index = pd.Index(codes).get_indexer(usual.to_numpy())
         if (usual_index < 0).any():
             raise ValueError("usual names interventions that p has no column for")
-        rows = np.arange(len(values))
-        gain = lower.to_numpy(float)[rows, best] - values[rows, usual_index]
+        gain = uplift_lower.to_numpy(float)[np.arange(len(values)), best]
         chosen = np.where(gain >= min_uplift, chosen, codes[usual_index])
     return pd.Series(chosen, index=p.index, name="recommended")

@@ -14,15 +14,29 @@ def recommend_for_decisions(
     persons: pd.DataFrame,
     episodes: pd.DataFrame,
     min_uplift: float | None = None,
+    interval: float | None = None,
 ) -> pd.DataFrame:
-    """person_id, episode_no, recommended and ``p_<intervention>`` for each decision point."""
+    """person_id, episode_no, recommended and ``p_<intervention>`` for each decision point.
+
+    With `interval` (a level such as 0.9), ``lo_<intervention>`` and ``hi_<intervention>``
+    follow each ``p_<intervention>``.
+    """
     # Build the features the model was trained with, sensitive columns included or not.
     include_sensitive = all(c in model.feature_names_in_ for c in SENSITIVE)
     points = decision_points(persons, episodes, model.catalogue, include_sensitive)
     p = model.predict(points.features)
-    usual = lower = None
+    usual = uplift_lower = None
     if min_uplift is not None:
         usual = model.usual_path(points.features)
-        lower, _ = model.predict_interval(points.features)
-    recommended = choose_best(p, usual, lower, min_uplift)
-    return pd.concat([points.keys, recommended, p], axis=1)
+        uplift_lower, _ = model.predict_uplift_interval(points.features)
+    recommended = choose_best(p, usual, uplift_lower, min_uplift)
+    estimates = p
+    if interval is not None:
+        lower, upper = model.predict_interval(points.features, level=interval)
+        columns = {}
+        for code in model.interventions_:
+            columns[f"p_{code}"] = p[f"p_{code}"]
+            columns[f"lo_{code}"] = lower[f"p_{code}"]
+            columns[f"hi_{code}"] = upper[f"p_{code}"]
+        estimates = pd.DataFrame(columns)
+    return pd.concat([points.keys, recommended, estimates], axis=1)
