@@ -35,6 +35,7 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check adapt tests benchmarks experiments
 	$(BIN)/ruff format --check adapt tests benchmarks experiments
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix adapt tests benchmarks experiments

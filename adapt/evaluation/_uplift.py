@@ -73,7 +73,10 @@ def qini_auuc(
       step of the curve.
     - Gain curve: after the top ``k`` rows, ``g(k / N_a) = sum_top_k(w_t r - w_c r) / N_a``, the
       estimated progressions gained per person by giving ``a`` to that top fraction instead of
-      the usual path. ``g(1)`` (column ``ate``) is the IPW estimate of the arm's mean uplift.
+      what caseworkers would otherwise have chosen there. The control group is every row whose
+      observed arm is not ``a``, reweighted to stand for all rows: it is current practice
+      without ``a``, not one usual arm. ``g(1)`` (column ``ate``) is the IPW estimate of the
+      arm's mean uplift.
     - Random line: a random ranking gives ``phi * g(1)`` in expectation.
     - ``auuc``: area under ``g`` over ``phi`` in [0, 1] (trapezoids); ``qini``: area between
       ``g`` and the random line. A random ranking scores about 0, a constant score exactly 0,
@@ -82,8 +85,9 @@ def qini_auuc(
     Parameters
     ----------
     uplift : (n, A) array or DataFrame
-        Predicted uplift of each arm against the usual path; only entries where the arm is
-        available are read (others may be NaN).
+        Predicted uplift of each arm (e.g. ``predict_uplift``, against current practice); only
+        the ranking within an arm matters, and only entries where the arm is available are read
+        (others may be NaN).
     observed : array-like of str
         The intervention chosen at each row.
     reward : array-like of float
