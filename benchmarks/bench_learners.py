@@ -8,8 +8,10 @@ cached as Parquet; every method then runs in a fresh process on that split, so i
 (VmHWM, Linux: interpreter, imports and data included) is its own. Every LightGBM model, ours and
 the peers', has adapt's settings and n_jobs=--n-jobs. Policies pick the offered intervention with
 the highest predicted probability; regret closure (95 % person-bootstrap interval) and policy value
-are true values on the test persons. Qini: mean over arms of `qini_auuc` with uplift p_a - p_usual,
-the usual path and the weights from one behaviour model (adapt's) fitted once per preset.
+are true values on the test persons. Qini: mean over arms of `qini_auuc` with uplift over current
+practice p_a - sum_j e_j p_j, e and the weights from one behaviour model (adapt's) fitted once per
+preset. Coverage 90 %: share of (test decision point, offered intervention) cells whose
+`predict_interval(level=0.9)` holds the true probability, and the mean width (adapt's only).
 
 Peers with one control arm use the most frequent training intervention. causalml-t: p_a from its
 per-arm models. causalml-x: pairwise propensities e_a / (e_a + e_control) from its own LightGBM
@@ -125,7 +127,15 @@ def adapt_learner(name: str):
         from adapt.models import make_learner
 
         model = make_learner(name, n_jobs=N_JOBS).fit(X, t, y, groups=groups)
-        return lambda X: model.predict(X).to_numpy(float)
+
+        def predict(X):
+            return model.predict(X).to_numpy(float)
+
+        def interval(X):
+            return np.stack([b.to_numpy(float) for b in model.predict_interval(X, level=0.9)])
+
+        predict.interval = interval
+        return predict
 
     return method
 
@@ -273,6 +283,8 @@ def worker(method: str, folder: Path) -> None:
         p = np.asarray(predict(X_test), dtype=float)
         result["predict_s"] = time.perf_counter() - began
         np.save(folder / f"{method}.npy", p)
+        if hasattr(predict, "interval"):
+            np.save(folder / f"{method}.interval.npy", predict.interval(X_test))
     except Exception as exc:  # a peer that fails gets a row with its error; the run goes on
         result["error"] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
     result["peak_mib"] = peak_mib()
@@ -287,12 +299,19 @@ def run_method(method: str, folder: Path) -> dict:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
         return {"error": f"process exited with {done.returncode}: {tail}"}
     result = json.loads(lines[-1])
-    return result if "error" in result else {**result, "p": np.load(folder / f"{method}.npy")}
+    if "error" in result:
+        return result
+    bounds = folder / f"{method}.interval.npy"
+    return {
+        **result,
+        "p": np.load(folder / f"{method}.npy"),
+        "interval": np.load(bounds) if bounds.exists() else None,
+    }
 
 
 # -- scoring and report ----------------------------------------------------------------------------
 def score(preset: str, folder: Path, methods: list[str]) -> tuple[dict, pd.DataFrame]:
-    from adapt.evaluation import compare_policies, qini_auuc, truth_matrix
+    from adapt.evaluation import compare_policies, interval_coverage, qini_auuc, truth_matrix
     from adapt.models import make_learner
     from adapt.policies import choose_best
 
@@ -301,8 +320,7 @@ def score(preset: str, folder: Path, methods: list[str]) -> tuple[dict, pd.DataF
     truth = truth_matrix(pd.read_parquet(folder / "truth.parquet"), keys_test)
     behaviour = make_learner("s", n_bags=1, n_jobs=N_JOBS).fit(X, t, y, groups=keys["person_id"])
     e = behaviour.behaviour_probabilities(X_test).to_numpy()
-    usual = pd.Index(codes()).get_indexer(behaviour.usual_path(X_test))
-    offered, rows, runs, choices = available(X_test), np.arange(len(X_test)), {}, {}
+    offered, runs, choices = available(X_test), {}, {}
     for method in methods:
         log(f"[{preset}] {method} ...")
         r = runs[method] = run_method(method, folder)
@@ -310,9 +328,13 @@ def score(preset: str, folder: Path, methods: list[str]) -> tuple[dict, pd.DataF
             log(f"[{preset}] {method} failed: {r['error']}")
             continue
         p = np.where(offered, r.pop("p"), np.nan)
+        bounds = r.pop("interval")
+        if bounds is not None:
+            coverage = interval_coverage(bounds[0], bounds[1], truth.to_numpy(float))
+            r["coverage"], r["width"] = coverage.coverage, coverage.mean_width
         choices[method] = choose_best(pd.DataFrame(p, columns=[f"p_{c}" for c in codes()]))
         try:
-            uplift = p - p[rows, usual][:, None]
+            uplift = p - np.nansum(e * p, axis=1, keepdims=True)  # over current practice
             r["qini"] = qini_auuc(uplift, t_test, y_test, e, codes()).table["qini"].mean()
         except ValueError as exc:
             r["qini"], r["note"] = np.nan, f"Qini failed: {exc}"
@@ -332,14 +354,14 @@ def report(preset: str, n_persons: int, folder: Path, runs: dict, policies: pd.D
         f"{sizes[0]:,} train, {sizes[1]:,} test)\n"
     )
     print(
-        "| method | regret closure [95 % CI] | policy value | Qini | fit s | fit ×plain-s | "
-        "predict s | peak MiB | note |\n|:---|" + "---:|" * 7 + ":---|"
+        "| method | regret closure [95 % CI] | policy value | Qini | coverage 90 % | width | "
+        "fit s | fit ×plain-s | predict s | peak MiB | note |\n|:---|" + "---:|" * 9 + ":---|"
     )
     plain = runs.get("plain-s", {}).get("fit_s", np.nan)
     for method, r in runs.items():
         if "error" in r:
             peak = f"{r['peak_mib']:.0f}" if "peak_mib" in r else "–"
-            print(f"| {method} | – | – | – | – | – | – | {peak} | error: {r['error']} |")
+            print(f"| {method} | – | – | – | – | – | – | – | – | {peak} | error: {r['error']} |")
             continue
         pol = policies.loc[method]
         cells = [
@@ -348,6 +370,8 @@ def report(preset: str, n_persons: int, folder: Path, runs: dict, policies: pd.D
             f"{pol.regret_closure_high:.3f}]",
             f"{pol.value:.4f}",
             f"{r['qini']:.4f}",
+            f"{r['coverage']:.3f}" if "coverage" in r else "–",
+            f"{r['width']:.3f}" if "width" in r else "–",
             f"{r['fit_s']:.1f}",
             f"{r['fit_s'] / plain:.2f}",
             f"{r['predict_s']:.2f}",

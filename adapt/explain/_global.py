@@ -45,10 +45,8 @@ class _Encoded:
 
 
 def expected_gain(model: MultiTreatmentLearner, X: pd.DataFrame) -> np.ndarray:
-    """Estimated progression probability of the best offered intervention minus the usual path's."""
-    p = model.predict(X).to_numpy(float)
-    usual = pd.Index(model.interventions_).get_indexer(model.usual_path(X))
-    return np.nanmax(p, axis=1) - p[np.arange(len(p)), usual]
+    """Estimated uplift of the best offered intervention over current practice."""
+    return np.nanmax(model.predict_uplift(X).to_numpy(float), axis=1)
 
 
 def global_importance(

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from adapt.catalogue import Catalogue, load_catalogue
+from adapt.models._arms import CrossFittedOutcome
 from adapt.models._calibration import bias_sd
 from adapt.models._cross_fit import groups_of, half_samples
 from adapt.models._propensity import CrossFittedPropensity
@@ -191,6 +192,17 @@ class MultiTreatmentLearner(BaseEstimator):
                 num_leaves=min(self.num_leaves, 15),
             ),
         )
+
+    def _fit_nuisances(self, X, t, y, available, groups, seed):
+        """Outcome and propensity models of one half-sample, cross-fitted by person."""
+        outcome = CrossFittedOutcome(
+            self.interventions_,
+            self._lightgbm(),
+            self.n_folds,
+            self.random_state + 10 + seed,
+            self.n_jobs,
+        ).fit(X, t, y, available, groups)
+        return outcome, self._propensity(self.n_folds).fit(X, t, available, groups)
 
     def _e(self, X) -> np.ndarray:
         return self.behaviour_probabilities(X).to_numpy()

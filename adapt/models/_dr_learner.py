@@ -3,7 +3,7 @@
 import numpy as np
 
 from adapt.models import _lightgbm
-from adapt.models._arms import CrossFittedOutcome, predict_pairs, with_arm
+from adapt.models._arms import predict_pairs, with_arm
 from adapt.models._base import MultiTreatmentLearner
 
 # The correction is learnt from pseudo-outcomes weighted by 1 / e, which are very noisy: a small,
@@ -40,14 +40,7 @@ class DRLearner(MultiTreatmentLearner):
     nuisance_models = ("outcome", "propensity")
 
     def _fit_one(self, X, t, y, available, groups, seed):
-        outcome = CrossFittedOutcome(
-            self.interventions_,
-            self._lightgbm(),
-            self.n_folds,
-            self.random_state + 10 + seed,
-            self.n_jobs,
-        ).fit(X, t, y, available, groups)
-        propensity = self._propensity(self.n_folds).fit(X, t, available, groups)
+        outcome, propensity = self._fit_nuisances(X, t, y, available, groups, seed)
         mu = outcome.out_of_fold_
         rows, arms, pseudo = stacked_pseudo_outcomes(mu, propensity.out_of_fold_, t, y, available)
         final = self._lightgbm(
