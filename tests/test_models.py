@@ -211,6 +211,9 @@ def test_bad_input_is_named(points):
         model.fit(dp.features, dp.treatment, dp.outcome * 2)
     with pytest.raises(TypeError, match="DataFrame"):
         model.fit(dp.features.to_numpy(), dp.treatment, dp.outcome)
+    few = (dp.keys["person_id"].isin(dp.keys["person_id"].unique()[:5])).to_numpy()
+    with pytest.raises(ValueError, match="at least 20 persons .*; got 5"):
+        model.fit(dp.features[few], dp.treatment[few], dp.outcome[few], dp.keys["person_id"][few])
     not_offered = dp.treatment.astype(str).where(dp.features["region"] != "hbs", "boston_model")
     with pytest.raises(ValueError, match="does not offer"):
         model.fit(dp.features, not_offered, dp.outcome)

@@ -16,6 +16,8 @@ from adapt.models._calibration import bias_sd
 from adapt.models._cross_fit import groups_of, half_samples
 from adapt.models._propensity import CrossFittedPropensity
 
+MIN_PERSONS = 20
+
 
 class MultiTreatmentLearner(BaseEstimator):
     """Base of the meta-learners: estimates P(progress | x, intervention) for every intervention.
@@ -282,6 +284,12 @@ class MultiTreatmentLearner(BaseEstimator):
         unknown = sorted(set(treatment) - set(self.interventions_), key=str)
         if unknown:
             raise ValueError(f"treatment has interventions not in the catalogue: {unknown[:5]}")
+        n_persons = len(X) if groups is None else len(pd.unique(np.asarray(groups)))
+        if n_persons < MIN_PERSONS:
+            raise ValueError(
+                f"fitting needs decision points of at least {MIN_PERSONS} persons (half-samples, "
+                f"cross-fitting and the bias check each hold some out); got {n_persons}"
+            )
         if not np.isin(y, [0, 1]).all():
             bad = np.flatnonzero(~np.isin(y, [0, 1]))[:10].tolist()
             raise ValueError(f"y must be 0 or 1 (progressed or not); rows {bad} are not")
