@@ -31,7 +31,8 @@ def stacked_pseudo_outcomes(mu, e, t, y, available):
 
 
 def validation_rows(n_rows: int, groups, seed: int) -> np.ndarray:
-    """Rows of a random quarter of the persons, for early stopping."""
+    """Rows of a random quarter of the persons, for early stopping (never empty: a learner
+    refuses fewer than `MIN_PERSONS` persons, so a half-sample has at least ten)."""
     return person_folds(n_rows, groups, round(1 / VALIDATION_SHARE), seed)[0]
 
 
@@ -64,9 +65,6 @@ class DRLearner(MultiTreatmentLearner):
         stacked = with_arm(X.iloc[rows], arms, self.interventions_)
         start = mu[rows, arms]
         held = np.isin(rows, validation_rows(len(X), groups, self.random_state + 400 + seed))
-        if held.all() or not held.any():  # too few persons to hold some out: no correction
-            model.set_params(n_estimators=1, learning_rate=1e-9)
-            return outcome, model.fit(stacked, pseudo, init_score=start)
         model.fit(
             stacked[~held],
             pseudo[~held],
