@@ -250,3 +250,42 @@ def test_generated_data_meet_the_contract(small):
     from adapt.contract import check_tables
 
     assert check_tables(small["persons"], small["episodes"], small["truth"]) == []
+
+
+def test_the_default_world_has_no_last_two_effects():
+    assert not World.from_preset().last_two.any()
+    assert World.from_preset("order_pairs").last_two.any()
+
+
+def test_last_two_keys_are_checked():
+    with pytest.raises(ValueError, match="'coordination>yoga>guidance'"):
+        World.from_preset(overrides={"progress.order.last_two": {"coordination>yoga>guidance": 1}})
+    with pytest.raises(ValueError, match="three families"):
+        World.from_preset(overrides={"progress.order.last_two": {"coordination>guidance": 1.0}})
+
+
+def test_the_order_of_the_last_two_changes_the_truth():
+    """Same families done, other order: only the order_pairs world tells them apart."""
+    from adapt.simulation._dynamics import Dynamics, State
+    from adapt.simulation._population import sample_population
+    from adapt.simulation._random import CounterRNG
+
+    def se_logit(world, first, second):
+        dyn = Dynamics(world)
+        pop = sample_population(world, CounterRNG(0), np.arange(50))
+        state = State.at_entry(world, pop)
+        codes = world.interventions
+        for code in (first, second):
+            chosen = np.full(len(pop), codes.index(code))
+            dyn.update(state, chosen, np.zeros(len(pop), bool), state.step, np.zeros(len(pop)), pop)
+        assert (state.previous_last == codes.index(first)).all()
+        return dyn.progress_logits(pop, state)[:, codes.index("supported_employment")]
+
+    pairs = World.from_preset("order_pairs")
+    course, training = "mobilisation_course", "work_training_employer"
+    gap = se_logit(pairs, course, training) - se_logit(pairs, training, course)
+    np.testing.assert_allclose(gap, 1.2 + 0.8)
+    plain = World.from_preset()
+    np.testing.assert_allclose(
+        se_logit(plain, course, training), se_logit(plain, training, course), atol=1e-12
+    )

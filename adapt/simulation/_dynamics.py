@@ -25,6 +25,7 @@ class State:
     readiness: np.ndarray
     health: np.ndarray
     last: np.ndarray  # last intervention index, -1 before the first episode
+    previous_last: np.ndarray  # the intervention before the last, -1 before the second episode
     n_done: np.ndarray
     done_family: np.ndarray  # (n, n_families) bool
 
@@ -36,6 +37,7 @@ class State:
             readiness=pop.readiness.copy(),
             health=pop.health.copy(),
             last=np.full(n, -1),
+            previous_last=np.full(n, -1),
             n_done=np.zeros(n, np.int64),
             done_family=np.zeros((n, len(world.families)), bool),
         )
@@ -78,6 +80,9 @@ class Dynamics:
         self.stage_fit = fit[self.family].T  # (steps, interventions)
         self.effect = world.by_intervention(pr["intervention_effect"])
         self.step_coef = np.asarray(pr["step"], float)
+        # [family before last, family of last, intervention]: the order of the last two.
+        self.last_two = world.last_two[:, :, self.family]
+        self.has_last_two = bool(self.last_two.any())
 
         cw = p["caseworker"]
         self.cw_intercept = world.by_intervention(cw["intercept"])
@@ -157,6 +162,15 @@ class Dynamics:
             + col(self.guidance, order["guidance_after_work_training"] * done_wt)
             + order["repeat_last"] * (np.arange(self.n_interventions)[None, :] == s.last[:, None])
         )
+        if self.has_last_two:  # skipped when empty, so worlds without it stay bit-identical
+            both = s.previous_last >= 0
+            order_term = (
+                order_term
+                + both[:, None]
+                * self.last_two[
+                    self.family[np.maximum(s.previous_last, 0)], self.family[np.maximum(s.last, 0)]
+                ]
+            )
         woman = pop.gender == WOMAN
         # Labour-market inequality (MIA): the gaps are largest where SE and work training lead on.
         # MIA found case management nearly equal: coordination offsets part of the penalty.
@@ -243,6 +257,7 @@ class Dynamics:
         s.health = s.health + self.health_gain[chosen] + health_shock
         s.step = new_step
         s.done_family[np.arange(len(chosen)), self.family[chosen]] = True
+        s.previous_last = s.last
         s.last = chosen
         s.n_done = s.n_done + 1
 

@@ -65,8 +65,32 @@ def _is_open_mapping(mapping: dict, where: str) -> bool:
             "intercept",
             "median_days_intervention",
             "hours_per_week_intervention",
+            "last_two",
         )
     )
+
+
+def _last_two_table(table: dict, families: tuple[str, ...]) -> np.ndarray:
+    """``{"a>b>c": logit}`` as an array indexed [family a, family b, family c].
+
+    The key reads in time order: family a, then family b (the most recent), then c is chosen.
+    """
+    n = len(families)
+    out = np.zeros((n, n, n))
+    for key, value in table.items():
+        names = [part.strip() for part in str(key).split(">")]
+        unknown = [f for f in names if f not in families]
+        if len(names) != 3 or unknown:
+            why = f"unknown families {unknown}" if unknown else "it does not name three families"
+            raise ValueError(
+                f"progress.order.last_two key {key!r}: {why}; expected "
+                f"'familyA>familyB>familyC' with families from {families}"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"progress.order.last_two[{key!r}] must be a number, got {value!r}")
+        a, b, c = (families.index(f) for f in names)
+        out[a, b, c] = float(value)
+    return out
 
 
 def _dotted_to_nested(overrides: dict[str, Any]) -> dict:
@@ -127,6 +151,7 @@ class World:
             [self.families.index(cat.interventions[i].family) for i in self.interventions]
         )
         self.available = cat.availability_matrix()
+        self.last_two = _last_two_table(p["progress"]["order"].get("last_two") or {}, self.families)
         sizes = np.array([cat.regions[r].mia_participants or 1 for r in self.regions], float)
         self.region_mix = sizes / sizes.sum()
 
