@@ -46,6 +46,47 @@ class State:
         return State(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
 
+@dataclass
+class StepOutcomes:
+    """How an episode with the chosen interventions can end, per person (any array shape).
+
+    An episode progresses with probability `p_progress`. A progression goes one step up, or, with
+    probability `p_jump`, jumps to `jump_to`. An episode that does not progress steps back one
+    step with probability `p_back` (0 on step 0, and on step 5, the top, which nobody leaves
+    downwards), and otherwise leaves the step as it was. This is the one place the rule lives:
+    the simulator draws from it and the plan truth takes its expectation.
+    """
+
+    step: np.ndarray
+    p_progress: np.ndarray
+    p_jump: np.ndarray
+    jump_to: np.ndarray
+    p_back: np.ndarray
+
+    # Whether each of the four outcomes of `probabilities` counts as a progression.
+    PROGRESSED = (True, True, False, False)
+
+    def probabilities(self) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and new steps of the four outcomes: up one, jump, back, stay.
+
+        Both arrays have a leading axis of length 4; the probabilities sum to 1 over it.
+        """
+        p, q, b, step = self.p_progress, self.p_jump, self.p_back, self.step
+        probs = np.stack([p * (1 - q), p * q, (1 - p) * b, (1 - p) * (1 - b)])
+        steps = np.stack(np.broadcast_arrays(np.minimum(step + 1, 5), self.jump_to, step - 1, step))
+        return probs, steps
+
+    def realise(
+        self, u_progress: np.ndarray, u_jump: np.ndarray, u_back: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The outcome drawn from three uniforms: (progressed, new step)."""
+        step = self.step
+        progressed = u_progress < self.p_progress
+        up = np.where(u_jump < self.p_jump, self.jump_to, np.minimum(step + 1, 5))
+        back = ~progressed & (u_back < self.p_back)
+        return progressed, np.where(progressed, up, np.where(back, step - 1, step))
+
+
 class Dynamics:
     """The world's mechanics, precompiled to arrays over the catalogue's interventions."""
 
@@ -188,6 +229,59 @@ class Dynamics:
 
     def progress_probabilities(self, pop: Population, s: State) -> np.ndarray:
         return expit(self.progress_logits(pop, s))
+
+    def step_outcomes(
+        self, pop: Population, s: State, chosen: np.ndarray, p_progress: np.ndarray
+    ) -> StepOutcomes:
+        """The ways an episode with `chosen` can end, given its progress probability.
+
+        `chosen` and `p_progress` have one row per person and may have more columns (several
+        candidate interventions per person); person-level quantities broadcast over them.
+        """
+        pr = self.world.params["progress"]
+        extra = (1,) * (np.ndim(chosen) - 1)
+        per = lambda x: np.reshape(x, np.shape(x) + extra)  # noqa: E731  (person -> columns)
+        step = per(s.step)
+        # Straight into a job is rarer for women and for people with weak Swedish (MIA).
+        # So is it for people in contact with many agencies, whom caseworkers send to coordination.
+        # Coordination lifts part of women's penalty here too (MIA: CM's gap was small).
+        coordinated = s.done_family[:, self.coordination_family]
+        women_factor = (
+            pr["women_job_jump_factor"]
+            + (1 - pr["women_job_jump_factor"]) * pr["coordination_offsets_penalty"] * coordinated
+        )
+        job_odds = per(
+            np.where(pop.gender == WOMAN, women_factor, 1.0)
+            * np.where(pop.swedish == 0, pr["weak_swedish_job_jump_factor"], 1.0)
+            * np.where(pop.coordination_need, pr["need_job_jump_factor"], 1.0)
+        )
+        employment, training = self.employment[chosen], self.work_training[chosen]
+        p_jump = np.where(
+            employment,
+            pr["jump_to_work"] * job_odds,
+            np.where(
+                training,
+                pr["work_training_to_job"] * job_odds,
+                np.where(self.guidance[chosen], pr["jump_to_studies"], 0.0),
+            ),
+        )
+        # Jumps happen from step 2 up: to work (5) for employment support, else to at least 4.
+        p_jump = np.where(step >= 2, p_jump, 0.0)
+        jump_to = np.where(employment, 5, np.minimum(np.maximum(step + 1, 4), 5))
+        p_back = 1 / (
+            1
+            + np.exp(
+                -(
+                    pr["back_intercept"]
+                    + pr["back_health"] * s.health
+                    + pr["back_high_step"] * (s.step >= 3)
+                )
+            )
+        )
+        p_back = np.where((step > 0) & (step < 5), per(p_back), 0.0)
+        return StepOutcomes(
+            step, p_progress, p_jump, jump_to, np.broadcast_to(p_back, p_jump.shape)
+        )
 
     # -- caseworkers ------------------------------------------------------------------------------
     def observed_readiness(self, pop: Population) -> np.ndarray:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adapt.simulation._dynamics import NO_EXIT, ONGOING, Dynamics, State
-from adapt.simulation._population import WOMAN, Population, sample_population
+from adapt.simulation._population import Population, sample_population
 from adapt.simulation._random import CounterRNG
 from adapt.simulation._world import World
 
@@ -98,7 +98,7 @@ def simulate_slice(
     pop = sample_population(world, rng, index)
     n = len(pop)
     state = State.at_entry(world, pop)
-    cal, pr, ep = world.params["calendar"], world.params["progress"], world.params["episodes"]
+    cal = world.params["calendar"]
     max_episodes = int(cal["max_episodes"])
 
     record, truth = EpisodeRecord(), EpisodeRecord()
@@ -118,8 +118,7 @@ def simulate_slice(
         p_true = dyn.progress_probabilities(sub_pop, sub_state)
 
         if chooser is None:
-            probs = dyn.behaviour_probabilities(sub_pop, sub_state)
-            chosen = rng.choice(idx, _CHOICE, probs, episode=k)
+            chosen = draw_behaviour(dyn, rng, idx, k, sub_pop, sub_state)
         else:
             context = DecisionContext(
                 active, np.full(len(active), k), sub_state, sub_pop, available, record
@@ -137,72 +136,21 @@ def simulate_slice(
             )
 
         p_chosen = p_true[np.arange(len(active)), chosen]
-        progressed = rng.uniform(idx, _PROGRESS, k) < p_chosen
         step = sub_state.step
-        jump = rng.uniform(idx, _JUMP, k)
-        # Straight into a job is rarer for women and for people with weak Swedish (MIA).
-        # So is it for people in contact with many agencies, whom caseworkers send to coordination.
-        # Coordination lifts part of women's penalty here too (MIA: CM's gap was small).
-        coordinated = sub_state.done_family[:, dyn.coordination_family]
-        women_factor = (
-            pr["women_job_jump_factor"]
-            + (1 - pr["women_job_jump_factor"]) * pr["coordination_offsets_penalty"] * coordinated
+        progressed, new_step = draw_step(dyn, rng, idx, k, sub_pop, sub_state, chosen, p_chosen)
+        start, end, hours = draw_calendar(
+            dyn,
+            rng,
+            idx,
+            k,
+            sub_pop,
+            chosen,
+            sub_state.last,
+            last_start[active],
+            last_end[active],
+            ended_by_intervention[active],
         )
-        job_odds = (
-            np.where(sub_pop.gender == WOMAN, women_factor, 1.0)
-            * np.where(sub_pop.swedish == 0, pr["weak_swedish_job_jump_factor"], 1.0)
-            * np.where(sub_pop.coordination_need, pr["need_job_jump_factor"], 1.0)
-        )
-        up = step + 1
-        up = np.where(
-            dyn.employment[chosen] & (step >= 2) & (jump < pr["jump_to_work"] * job_odds), 5, up
-        )
-        up = np.where(
-            dyn.work_training[chosen]
-            & (step >= 2)
-            & (jump < pr["work_training_to_job"] * job_odds),
-            np.maximum(up, 4),
-            up,
-        )
-        up = np.where(
-            dyn.guidance[chosen] & (step >= 2) & (jump < pr["jump_to_studies"]),
-            np.maximum(up, 4),
-            up,
-        )
-        p_back = 1 / (
-            1
-            + np.exp(
-                -(
-                    pr["back_intercept"]
-                    + pr["back_health"] * sub_state.health
-                    + pr["back_high_step"] * (step >= 3)
-                )
-            )
-        )
-        back = ~progressed & (step > 0) & (rng.uniform(idx, _BACK, k) < p_back)
-        new_step = np.where(progressed, np.minimum(up, 5), np.where(back, step - 1, step))
-
-        # Calendar: coordination may run alongside employment support or work training.
-        days = dyn.durations(sub_pop, chosen, rng.normal(idx, _DURATION, k))
-        gap = np.floor(-ep["gap_mean_days"] * np.log(rng.uniform(idx, _GAP, k))).astype(np.int64)
-        prev = sub_state.last
-        pair = (prev >= 0) & (
-            (dyn.coordination[np.maximum(prev, 0)] & dyn.employment_ward[chosen])
-            | (dyn.employment_ward[np.maximum(prev, 0)] & dyn.coordination[chosen])
-        )
-        overlap = pair & (rng.uniform(idx, _OVERLAP, k) < ep["overlap_probability"])
-        span = last_end[active] - last_start[active]
-        inside = last_start[active] + np.floor(
-            span * (0.2 + 0.5 * rng.uniform(idx, _OVERLAP_AT, k))
-        )
-        start = np.where(
-            k == 1, 0, np.where(overlap, inside.astype(np.int64), last_end[active] + gap)
-        )
-        # An intervention never runs twice at once for one person.
-        start = np.maximum(start, ended_by_intervention[active, chosen])
-        end = start + days
         ended_by_intervention[active, chosen] = end
-        hours = dyn.hours(sub_pop, chosen, days, rng.normal(idx, _HOURS, k))
 
         record.append(
             row=active,
@@ -221,7 +169,7 @@ def simulate_slice(
             chosen,
             progressed,
             new_step,
-            world.params["latent"]["health_shock_sd"] * rng.normal(idx, _SHOCK, k),
+            health_shock(world, rng, idx, k),
             sub_pop,
         )
         _put(state, active, sub_state_after)
@@ -259,6 +207,55 @@ def simulate_slice(
             keep = truth_arrays["episode_no"] <= kept[truth_arrays["row"]]
             truth_arrays = {k: v[keep] for k, v in truth_arrays.items()}
     return Simulated(pop, episodes, exit_day, exit_reason, truth_arrays)
+
+
+# -- one episode's draws, shared by the simulator and the oracle's closed-loop values -------------
+# `k` is the episode number, a scalar or one per person: it addresses the random numbers.
+
+
+def draw_behaviour(dyn: Dynamics, rng: CounterRNG, idx, k, pop: Population, s: State):
+    """The caseworkers' choice, drawn from their true probabilities."""
+    return rng.choice(idx, _CHOICE, dyn.behaviour_probabilities(pop, s), episode=k)
+
+
+def draw_step(dyn: Dynamics, rng: CounterRNG, idx, k, pop, s: State, chosen, p_chosen):
+    """(progressed, new step) of the episodes, from the progress, jump and step-back draws."""
+    outcome = dyn.step_outcomes(pop, s, chosen, p_chosen)
+    return outcome.realise(
+        rng.uniform(idx, _PROGRESS, k), rng.uniform(idx, _JUMP, k), rng.uniform(idx, _BACK, k)
+    )
+
+
+def draw_calendar(
+    dyn: Dynamics, rng: CounterRNG, idx, k, pop, chosen, previous, last_start, last_end, ended_by
+):
+    """Start day, end day and hours of the episodes.
+
+    `previous` is the last intervention (-1 before the first), `last_start`/`last_end` the days
+    of the last episode and `ended_by` (persons, interventions) the day each intervention last
+    ended, all as they stand before these episodes.
+    """
+    ep = dyn.world.params["episodes"]
+    days = dyn.durations(pop, chosen, rng.normal(idx, _DURATION, k))
+    gap = np.floor(-ep["gap_mean_days"] * np.log(rng.uniform(idx, _GAP, k))).astype(np.int64)
+    # Coordination may run alongside employment support or work training.
+    prev = np.maximum(previous, 0)
+    pair = (previous >= 0) & (
+        (dyn.coordination[prev] & dyn.employment_ward[chosen])
+        | (dyn.employment_ward[prev] & dyn.coordination[chosen])
+    )
+    overlap = pair & (rng.uniform(idx, _OVERLAP, k) < ep["overlap_probability"])
+    span = last_end - last_start
+    inside = last_start + np.floor(span * (0.2 + 0.5 * rng.uniform(idx, _OVERLAP_AT, k)))
+    start = np.where(k == 1, 0, np.where(overlap, inside.astype(np.int64), last_end + gap))
+    # An intervention never runs twice at once for one person.
+    start = np.maximum(start, ended_by[np.arange(len(chosen)), chosen])
+    end = start + days
+    return start, end, dyn.hours(pop, chosen, days, rng.normal(idx, _HOURS, k))
+
+
+def health_shock(world: World, rng: CounterRNG, idx, k) -> np.ndarray:
+    return world.params["latent"]["health_shock_sd"] * rng.normal(idx, _SHOCK, k)
 
 
 def _keep_finished_prefix(episodes: dict, cut: np.ndarray, n: int):
