@@ -157,10 +157,11 @@ def _read_valid_tables(folder: Path):
 @_data_option
 @click.option(
     "--learner",
-    type=click.Choice(["s", "t", "x", "dr"]),
+    type=click.Choice(["s", "t", "x", "dr", "sequence"]),
     default="s",
     show_default=True,
-    help="Meta-learner.",
+    help="Learner: a meta-learner (s, t, x, dr) or the sequence learner, which reads the "
+    "ordered history.",
 )
 @click.option(
     "--out",
@@ -187,8 +188,10 @@ def train(data, learner, out, seed, n_bags, exclude_sensitive):
     from adapt.models import make_learner, save_model
 
     persons, episodes = _read_valid_tables(data)
-    points = decision_points(persons, episodes, include_sensitive=not exclude_sensitive)
     model = make_learner(learner, random_state=seed, n_bags=n_bags)
+    points = decision_points(
+        persons, episodes, include_sensitive=not exclude_sensitive, history=model.history
+    )
     model.fit(points.features, points.treatment, points.outcome, groups=points.keys["person_id"])
     save_model(model, out, data=str(data), n_decision_points=len(points), seed=seed)
     click.echo(

@@ -24,6 +24,7 @@ class Learner(Enum):
     t = "t"
     x = "x"
     dr = "dr"
+    sequence = "sequence"
 
 
 @dataclass

@@ -121,19 +121,21 @@ def run(cfg: DictConfig) -> dict:
         log_table(report, "calibration_report")
         mlflow.log_metric("calibration_targets_met", float(report["passed"].mean()))
 
-    with timed(timings, "features"):
-        points = decision_points(
-            data.persons, data.episodes, include_sensitive=cfg.model.include_sensitive
-        )
-        is_valid = split_persons(points.keys["person_id"], cfg.data.validation_share, seed)
-        train, valid = points.take(~is_valid), points.take(is_valid)
-
     settings = plain(cfg.model)
     learner = make_learner(
         settings.pop("learner"),
         random_state=seed,
         **{k: v for k, v in settings.items() if k != "include_sensitive"},
     )
+    with timed(timings, "features"):
+        points = decision_points(
+            data.persons,
+            data.episodes,
+            include_sensitive=cfg.model.include_sensitive,
+            history=learner.history,
+        )
+        is_valid = split_persons(points.keys["person_id"], cfg.data.validation_share, seed)
+        train, valid = points.take(~is_valid), points.take(is_valid)
     with timed(timings, "train"):
         learner.fit(train.features, train.treatment, train.outcome, groups=train.keys["person_id"])
 

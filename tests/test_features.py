@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapt.features import SENSITIVE, decision_points, history_columns
+from adapt.features import (
+    SENSITIVE,
+    decision_points,
+    history_columns,
+    next_decision_points,
+    ordered_columns,
+)
 from adapt.simulation import Oracle, simulate
 
 
@@ -58,8 +64,8 @@ def test_the_future_never_changes_a_decision_row(data, person, change):
         altered.loc[later, "intervention"] = "activity_centre"
     else:
         altered.loc[later, "hours"] = altered.loc[later, "hours"] * 3 + 1
-    before = decision_points(data["persons"], episodes)
-    after = decision_points(data["persons"], altered)
+    before = decision_points(data["persons"], episodes, history="ordered")
+    after = decision_points(data["persons"], altered, history="ordered")
     row = np.flatnonzero((before.keys["person_id"] == pid) & (before.keys["episode_no"] == n))
     pd.testing.assert_frame_equal(before.features.iloc[row], after.features.iloc[row])
 
@@ -89,7 +95,7 @@ def test_changing_the_choice_in_the_simulator_changes_no_feature_of_that_decisio
     same in both, whatever was chosen there."""
     oracle = Oracle(seed=salt)
     runs = [oracle.rollout(_hashed_policy(salt, at), n_persons=400) for at in (None, switch_at)]
-    points = [decision_points(r.persons, r.episodes) for r in runs]
+    points = [decision_points(r.persons, r.episodes, history="ordered") for r in runs]
     rows, chosen = [], []
     for p in points:
         at = p.keys.index[p.keys["episode_no"] == switch_at]
@@ -104,8 +110,8 @@ def test_changing_the_choice_in_the_simulator_changes_no_feature_of_that_decisio
 
 def test_row_order_of_the_input_does_not_matter(data):
     shuffled = data["episodes"].sample(frac=1.0, random_state=0)
-    a = decision_points(data["persons"], data["episodes"])
-    b = decision_points(data["persons"], shuffled)
+    a = decision_points(data["persons"], data["episodes"], history="ordered")
+    b = decision_points(data["persons"], shuffled, history="ordered")
     pd.testing.assert_frame_equal(a.features, b.features)
 
 
@@ -130,3 +136,82 @@ def test_history_columns_cover_the_catalogue():
 def test_orphan_episodes_are_named(data):
     with pytest.raises(ValueError, match="persons table lacks"):
         decision_points(data["persons"].iloc[10:], data["episodes"])
+
+
+def _episodes(person_id, codes, steps, days=30):
+    """A hand-made history: `codes` in order, `steps` the ladder before the first and after each."""
+    return pd.DataFrame(
+        {
+            "person_id": person_id,
+            "episode_no": np.arange(1, len(codes) + 1),
+            "intervention": codes,
+            "start_day": np.arange(len(codes)) * days,
+            "end_day": np.arange(1, len(codes) + 1) * days,
+            "hours": 10.0,
+            "step_before": steps[:-1],
+            "step_after": steps[1:],
+        }
+    )
+
+
+def test_the_ordered_history_tells_apart_what_counts_cannot(data):
+    persons = data["persons"].head(2).copy()
+    a, b = persons["person_id"]
+    course, training, se = "mobilisation_course", "work_training_employer", "supported_employment"
+    episodes = pd.concat(
+        [
+            _episodes(a, [course, training, se], [1, 1, 2, 2]),
+            _episodes(b, [training, course, se], [1, 1, 1, 2]),
+        ]
+    )
+    summary = decision_points(persons, episodes)
+    ordered = decision_points(persons, episodes, history="ordered")
+    third = ordered.keys["episode_no"] == 3
+    counts = summary.features.loc[third, [c for c in summary.features if c.startswith("n_")]]
+    assert (counts.iloc[0] == counts.iloc[1]).all()  # the same interventions, so far
+    rows = ordered.features[third].reset_index(drop=True)
+    assert list(rows["families_last_two"].astype(str)) == [
+        "readiness_course>work_training",
+        "work_training>readiness_course",
+    ]
+    assert list(rows["last_2"].astype(str)) == [course, training]
+    # a climbed with the course (episode 2 left step 2): one episode, 30 days since the change.
+    assert rows.loc[0, "change_1"] == 1 and rows.loc[0, "episodes_at_step"] == 0
+    assert rows.loc[1, "change_1"] == 0 and rows.loc[1, "episodes_at_step"] == 2
+    assert rows.loc[1, "days_at_step"] == 60 and rows.loc[1, "hours_at_step"] == 20
+    assert rows.loc[0, "episodes_since_gain"] == 1 and np.isnan(rows.loc[1, "episodes_since_gain"])
+    assert set(ordered_columns()) <= set(ordered.features.columns)
+
+
+def test_the_next_decision_has_the_features_its_episode_would_have(data):
+    persons, episodes = data["persons"], data["episodes"]
+    last_no = episodes.groupby("person_id")["episode_no"].transform("max")
+    last = episodes[last_no == episodes["episode_no"]].set_index("person_id")
+    with_history = persons[persons["person_id"].isin(last.index)]
+    step = last.loc[with_history["person_id"], "step_before"].to_numpy()
+    upcoming = next_decision_points(
+        with_history,
+        episodes[episodes["episode_no"] < last_no],
+        history="ordered",
+        current_step=step,
+    )
+    full = decision_points(with_history, episodes, history="ordered")
+    is_last = (
+        full.keys["episode_no"].to_numpy()
+        == last.loc[full.keys["person_id"], "episode_no"].to_numpy()
+    )
+    expected = full.features[is_last].set_index(full.keys["person_id"][is_last].to_numpy())
+    expected = expected.loc[with_history["person_id"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(upcoming.features, expected, check_dtype=False)
+    assert upcoming.keys["person_id"].tolist() == with_history["person_id"].tolist()
+
+
+def test_a_new_person_starts_at_step_zero_with_no_history(data):
+    upcoming = next_decision_points(data["persons"].head(3), data["episodes"].iloc[:0])
+    assert upcoming.features["current_step"].tolist() == [0, 0, 0]
+    assert upcoming.features["n_previous"].tolist() == [0, 0, 0]
+
+
+def test_an_unknown_history_is_refused(data):
+    with pytest.raises(ValueError, match="history must be one of"):
+        decision_points(data["persons"], data["episodes"], history="full")

@@ -24,6 +24,7 @@ class Intervention:
     en: str
     family: str
     language_adapted: bool = False
+    repeatable: bool = True  # a planner may propose it again for the same person
 
     def name(self, language: str = "sv") -> str:
         return _in_language(self, language)
@@ -90,6 +91,13 @@ class Catalogue:
         return tuple(dict.fromkeys(i.family for i in self.interventions.values()))
 
 
+def _flag(entry: dict, key: str, default: bool, where: str) -> bool:
+    value = entry.get(key, default)
+    if not isinstance(value, bool):
+        raise CatalogueError(f"{where}.{key} must be true or false, got {value!r}")
+    return value
+
+
 def _in_language(entry, language: str) -> str:
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
@@ -131,6 +139,7 @@ def parse_catalogue(raw: dict, source: str = "<dict>") -> Catalogue:
             en=str(entry["en"]),
             family=str(entry["family"]),
             language_adapted=bool(entry.get("language_adapted", False)),
+            repeatable=_flag(entry, "repeatable", True, f"{source}: interventions.{code}"),
         )
 
     regions = {}

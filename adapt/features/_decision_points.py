@@ -9,6 +9,7 @@ import pandas as pd
 
 from adapt.catalogue import Catalogue, load_catalogue
 from adapt.contract import LEVELS
+from adapt.features._ordered import ordered_history
 
 KEYS = ("person_id", "episode_no")
 CATEGORIES = {
@@ -19,6 +20,7 @@ NUMERIC = ("age", "years_on_support")
 FLAGS = ("born_abroad", "mental_ill_health", "violence_exposure")
 SENSITIVE = ("gender", "violence_exposure")
 NO_PREVIOUS = "none"
+HISTORIES = ("summary", "ordered")
 
 
 @dataclass
@@ -66,14 +68,20 @@ def decision_points(
     episodes: pd.DataFrame,
     catalogue: Catalogue | None = None,
     include_sensitive: bool = True,
+    history: str = "summary",
 ) -> DecisionPoints:
     """Build one row per episode from the contract's two tables, using only the past.
 
     A row for episode n uses the person's covariates at entry and what was known of episodes
     1..n-1 on the decision day, the day episode n-1 ended (0 at entry): nothing of episode n but
     the step it starts from, which episode n-1 left.
+    `history` is ``"summary"`` (counts, hours, the previous intervention) or ``"ordered"``
+    (those and the order: the last interventions one by one, their step changes, the time,
+    episodes and hours on the current step).
     Validate the tables with `adapt.contract.validate_tables` first.
     """
+    if history not in HISTORIES:
+        raise ValueError(f"history must be one of {HISTORIES}, got {history!r}")
     catalogue = catalogue or load_catalogue()
     codes = list(catalogue.intervention_codes)
     ep = episodes.sort_values(list(KEYS), kind="stable").reset_index(drop=True)
@@ -101,19 +109,21 @@ def decision_points(
     # Hours of an earlier episode still running on the decision day are not known yet.
     hours_before = _cumulative_before(hours, group) - _hours_running_at(ep, hours, decision_day)
 
-    history = pd.DataFrame(
+    past = pd.DataFrame(
         np.hstack([counts_before, hours_before]), columns=history_columns(catalogue)
     )
-    history["n_previous"] = ep["episode_no"].to_numpy(np.int64) - 1
-    history["current_step"] = step_before
-    history["steps_gained"] = step_before - first_step
-    history["steps_back"] = _cumulative_before(back[:, None], group)[:, 0]
-    history["days_since_entry"] = decision_day
-    history["days_in_previous"] = np.where(first_of_person, np.nan, decision_day - previous_start)
-    history["previous_intervention"] = pd.Categorical(
+    past["n_previous"] = ep["episode_no"].to_numpy(np.int64) - 1
+    past["current_step"] = step_before
+    past["steps_gained"] = step_before - first_step
+    past["steps_back"] = _cumulative_before(back[:, None], group)[:, 0]
+    past["days_since_entry"] = decision_day
+    past["days_in_previous"] = np.where(first_of_person, np.nan, decision_day - previous_start)
+    past["previous_intervention"] = pd.Categorical(
         previous.astype("object").where(previous.notna(), NO_PREVIOUS),
         categories=[NO_PREVIOUS, *codes],
     )
+    if history == "ordered":
+        past = pd.concat([past, ordered_history(ep, decision_day, catalogue)], axis=1)
 
     entry = _entry_covariates(persons, catalogue, include_sensitive)
     position = pd.Index(entry["person_id"]).get_indexer(ep["person_id"])
@@ -121,7 +131,7 @@ def decision_points(
         missing = ep.loc[position < 0, "person_id"].unique()[:5].tolist()
         raise ValueError(f"episodes name persons that the persons table lacks: {missing}")
     covariates = entry.drop(columns="person_id").iloc[position].reset_index(drop=True)
-    features = pd.concat([covariates, history], axis=1)
+    features = pd.concat([covariates, past], axis=1)
     outcome = pd.Series((step_after > step_before).astype(np.int64), name="progressed")
     keys = ep[list(KEYS)].copy()
     return DecisionPoints(keys, features, pd.Series(treatment, name="intervention"), outcome)

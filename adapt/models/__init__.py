@@ -4,14 +4,21 @@ from adapt.models._base import MultiTreatmentLearner
 from adapt.models._dr_learner import DRLearner
 from adapt.models._persistence import load_model, save_model
 from adapt.models._s_learner import SLearner
+from adapt.models._sequence_learner import SequenceLearner
 from adapt.models._t_learner import TLearner
 from adapt.models._x_learner import XLearner
 
-LEARNERS = {"s": SLearner, "t": TLearner, "x": XLearner, "dr": DRLearner}
+LEARNERS = {
+    "s": SLearner,
+    "t": TLearner,
+    "x": XLearner,
+    "dr": DRLearner,
+    "sequence": SequenceLearner,
+}
 
 
 def make_learner(name: str, **params) -> MultiTreatmentLearner:
-    """A learner by its short name (s, t, x, dr)."""
+    """A learner by its short name (s, t, x, dr, sequence)."""
     if name not in LEARNERS:
         raise ValueError(f"unknown learner {name!r}; expected one of {sorted(LEARNERS)}")
     return LEARNERS[name](**params)
@@ -22,6 +29,7 @@ __all__ = [
     "DRLearner",
     "MultiTreatmentLearner",
     "SLearner",
+    "SequenceLearner",
     "TLearner",
     "XLearner",
     "load_model",

@@ -62,6 +62,8 @@ class MultiTreatmentLearner(BaseEstimator):
     """
 
     nuisance_models: ClassVar[tuple[str, ...]] = ()
+    # The history its features summarise: "summary" or "ordered" (see `decision_points`).
+    history: ClassVar[str] = "summary"
 
     def __init__(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from adapt.features import SENSITIVE, decision_points
+from adapt.features import decision_points_for
 from adapt.models import MultiTreatmentLearner
 from adapt.policies._greedy import choose_best
 
@@ -21,9 +21,7 @@ def recommend_for_decisions(
     With `interval` (a level such as 0.9), ``lo_<intervention>`` and ``hi_<intervention>``
     follow each ``p_<intervention>``.
     """
-    # Build the features the model was trained with, sensitive columns included or not.
-    include_sensitive = all(c in model.feature_names_in_ for c in SENSITIVE)
-    points = decision_points(persons, episodes, model.catalogue, include_sensitive)
+    points = decision_points_for(model, persons, episodes)
     p = model.predict(points.features)
     usual = uplift_lower = None
     if min_uplift is not None:

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from adapt.features import decision_points
+from adapt.features import decision_points_for
 from adapt.models import MultiTreatmentLearner, load_model, save_model
 from adapt.policies import choose_best
 from adapt.simulation import simulate
@@ -39,8 +39,7 @@ class RecommenderModel(mlflow.pyfunc.PythonModel):
 def synthetic_example(model: MultiTreatmentLearner, n_rows: int = 3) -> pd.DataFrame:
     """Feature rows of simulated persons, never of real ones, as the logged input example."""
     data = simulate(20, seed=0, truth=False)
-    include_sensitive = "gender" in model.feature_names_in_
-    points = decision_points(data["persons"], data["episodes"], include_sensitive=include_sensitive)
+    points = decision_points_for(model, data["persons"], data["episodes"])
     example = points.features.reindex(columns=list(model.feature_names_in_)).head(n_rows)
     # JSON has no categories and no integer NaN: the example shows what a client sends.
     return example.apply(
