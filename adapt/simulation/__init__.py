@@ -14,5 +14,6 @@ __all__ = [
 ]
 
 from adapt.simulation._oracle import DecisionBatch, Oracle, Rollout  # noqa: E402
+from adapt.simulation._starts import StartStates  # noqa: E402
 
-__all__ += ["DecisionBatch", "Oracle", "Rollout"]
+__all__ += ["DecisionBatch", "Oracle", "Rollout", "StartStates"]

@@ -10,6 +10,8 @@ import pandas as pd
 
 from adapt.simulation._dynamics import Dynamics
 from adapt.simulation._engine import DecisionContext, simulate_slice
+from adapt.simulation._plans import best_plans, plan_values
+from adapt.simulation._starts import StartStates, draw_start_states
 from adapt.simulation._tables import person_index, to_arrow
 from adapt.simulation._world import World
 
@@ -28,6 +30,10 @@ OBSERVED_PERSON_COLUMNS = (
     "violence_exposure",
 )
 PROGRESS_EXITS = ("work", "studies", "work_preparatory")
+REPLAY_MISMATCH = (
+    "the episodes were not produced by this world and seed: replaying them does "
+    "not give the recorded history"
+)
 
 
 @dataclass
@@ -44,6 +50,8 @@ class DecisionBatch:
         The episode about to start and the step the person stands on.
     available : DataFrame
         Bool, one column per intervention: what the person's region offers.
+    position : ndarray, optional
+        In a k-step evaluation (`Oracle.closed_loop_values`), the position 1..k in the plan.
     """
 
     persons: pd.DataFrame
@@ -52,6 +60,7 @@ class DecisionBatch:
     step: np.ndarray
     available: pd.DataFrame
     _context: DecisionContext
+    position: np.ndarray | None = None
 
 
 Policy = Callable[[DecisionBatch], Sequence[str]]
@@ -146,6 +155,21 @@ class Oracle:
         The persons must come from this world and seed; a history the world would not have
         produced (another seed, edited steps) raises ValueError.
         """
+        _, tables = self._replay(persons, episodes)
+        keys = episodes[["person_id", "episode_no"]]
+        return tables["truth"].merge(keys, on=["person_id", "episode_no"]).reset_index(drop=True)
+
+    def _replay(
+        self,
+        persons: pd.DataFrame,
+        episodes: pd.DataFrame,
+        watch: Callable[[DecisionContext], None] | None = None,
+    ):
+        """Re-simulate `persons` choosing what `episodes` records; check the outcomes agree.
+
+        `watch`, if given, sees every decision context of the replay (rows index `persons`).
+        Returns the simulated slice and its tables (pandas).
+        """
         index = person_index(persons["person_id"])
         position = pd.Series(np.arange(len(index)), index=persons["person_id"].to_numpy())
         k_max = int(self.world.params["calendar"]["max_episodes"])
@@ -156,16 +180,13 @@ class Oracle:
             episodes["intervention"].map(codes).to_numpy()
         )
 
-        mismatch = (
-            "the episodes were not produced by this world and seed: replaying them does "
-            "not give the recorded history"
-        )
-
         def replay(ctx: DecisionContext) -> np.ndarray:
+            if watch is not None:
+                watch(ctx)
             chosen = recorded[ctx.rows, ctx.episode_no]
             taken = chosen >= 0
             if not ctx.available[np.flatnonzero(taken), chosen[taken]].all():
-                raise ValueError(mismatch)
+                raise ValueError(REPLAY_MISMATCH)
             return np.where(taken, chosen, ctx.available.argmax(axis=1))
 
         sim = simulate_slice(
@@ -179,9 +200,85 @@ class Oracle:
             len(replayed) != len(episodes)
             or (replayed["step_after"] != replayed["step_after_recorded"]).any()
         ):
-            raise ValueError(mismatch)
-        keys = episodes[["person_id", "episode_no"]]
-        return tables["truth"].merge(keys, on=["person_id", "episode_no"]).reset_index(drop=True)
+            raise ValueError(REPLAY_MISMATCH)
+        return sim, tables
+
+    # -- k-step plans ----------------------------------------------------------------------------
+    def start_states(
+        self, persons: pd.DataFrame, episodes: pd.DataFrame, seed: int = 0
+    ) -> StartStates:
+        """The true state of each person just before one of their recorded episodes.
+
+        `persons` and `episodes` must be tables this world and seed produced (as for
+        `truth_for`; other histories raise ValueError). For each person with at least one
+        recorded episode, an episode number n is drawn uniformly from 1..n_recorded with
+        ``numpy.random.default_rng(seed)``; the start is the state after episodes 1..n-1,
+        exactly as the simulator had it.
+        """
+        return draw_start_states(self, persons, episodes, seed)
+
+    def plan_values(self, start: StartStates, plans) -> np.ndarray:
+        """Exact expected steps gained by following each row's plan from its start.
+
+        Parameters
+        ----------
+        start : StartStates
+            From `start_states`.
+        plans : array-like of str, shape (len(start), k)
+            Intervention codes, in order. Each must be offered in the person's region.
+
+        Returns
+        -------
+        ndarray
+            E[step after k episodes] - step at the start, under the true dynamics with exits
+            switched off (step 5 is the top and stays) and each health shock at its mean 0.
+            The expectation is exact over progressing (jumps included), stepping back and
+            staying.
+        """
+        return plan_values(self._dynamics, start, plans)
+
+    def open_loop_values(self, start: StartStates, plans) -> np.ndarray:
+        """The value of fixed plans: the same as `plan_values`."""
+        return self.plan_values(start, plans)
+
+    def best_plans(
+        self,
+        start: StartStates,
+        k: int,
+        repeatable: dict[str, bool] | None = None,
+        beam_width: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The best k-step plan per start under the true dynamics, and its `plan_values` value.
+
+        For k <= 3 the search is exhaustive over the interventions each region offers. For
+        k > 3 it is a beam search: after each position it keeps, per start, the `beam_width`
+        prefixes (default 16) with the best one-step completion, so the result may fall short of
+        the optimum. Pass `beam_width` to use a beam for k <= 3 as well.
+
+        `repeatable` maps codes to bool; a code mapped to False appears at most once in a plan,
+        and not at all if the person's history already has it. Codes not named may repeat.
+        Ties go to the intervention listed first in the catalogue.
+
+        Returns
+        -------
+        plans : ndarray of str, shape (len(start), k)
+        values : ndarray, shape (len(start),)
+        """
+        return best_plans(self._dynamics, start, k, repeatable, beam_width)
+
+    def closed_loop_values(self, start: StartStates, policy: Policy | str, k: int) -> np.ndarray:
+        """Monte-Carlo steps gained per start over k episodes, with `policy` deciding each.
+
+        `policy` is ``"behaviour"`` (the caseworkers' true choice probabilities, drawn with the
+        simulator's choice stream) or a callable from a `DecisionBatch` to one code per row; the
+        batch's `position` holds 1..k and its history the recorded episodes before the start
+        plus those simulated so far. Draws are the simulator's own random numbers for episodes
+        n..n+k-1 of each person, so two policies meet the same draws, and outcomes, durations,
+        hours and health shocks follow the true dynamics. Exits are switched off.
+        """
+        from adapt.simulation._closed_loop import closed_loop
+
+        return closed_loop(self, start, policy, k)[0]
 
     # -- helpers ----------------------------------------------------------------------------------
     @staticmethod
