@@ -231,11 +231,16 @@ def fit_offline_peer(
     seed: int = 0,
     gamma: float = GAMMA,
     show_progress: bool = False,
+    fast_sampling: bool = True,
 ) -> OfflinePeer:
     """Fit discrete CQL ("cql") or discrete BCQ ("bcq") offline on the persons' episodes, on CPU.
 
-    `n_steps` gradient updates of mini-batches of 256 transitions; everything random is seeded
-    from `seed`.
+    `n_steps` gradient updates of mini-batches of 256 transitions, drawn uniformly; everything
+    random is seeded from `seed`. With `fast_sampling` (the default) the mini-batches are cut
+    from the arrays directly and passed to ``algo.update``: the same transitions d3rlpy's
+    ``fit`` would draw (next state zero after a terminal), but d3rlpy picks them one by one in
+    Python, which costs more than the update itself on this data (~8 ms vs ~5 ms a step).
+    ``fast_sampling=False`` uses ``algo.fit`` as it is.
     """
     import d3rlpy
     import torch
@@ -253,6 +258,9 @@ def fit_offline_peer(
 
     d3rlpy.seed(seed)  # python, numpy and torch generators; d3rlpy samples batches with numpy
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # One thread: the networks are tiny, so a second thread buys little and contends with
+    # whatever else runs on a small machine.
+    torch.set_num_threads(1)
     dataset = d3rlpy.dataset.MDPDataset(
         observations=x,
         actions=data["actions"],
@@ -262,15 +270,53 @@ def fit_offline_peer(
         action_size=len(codes),  # some arms may never be chosen in the data
     )
     algo = _config(algorithm, gamma).create(device="cpu:0")
-    algo.fit(
-        dataset,
-        n_steps=n_steps,
-        n_steps_per_epoch=min(n_steps, 5_000),
-        logger_adapter=d3rlpy.logging.NoopAdapterFactory(),  # no d3rlpy_logs/ folder
-        show_progress=show_progress,
-        save_interval=10**9,
-    )
+    if fast_sampling:
+        algo.build_with_dataset(dataset)
+        _update_loop(algo, x, data, n_steps, np.random.default_rng(seed), show_progress)
+    else:
+        algo.fit(
+            dataset,
+            n_steps=n_steps,
+            n_steps_per_epoch=min(n_steps, 5_000),
+            logger_adapter=d3rlpy.logging.NoopAdapterFactory(),  # no d3rlpy_logs/ folder
+            show_progress=show_progress,
+            save_interval=10**9,
+        )
     return OfflinePeer(algo, algorithm, columns, mean, scale, tuple(codes))
+
+
+def _update_loop(algo, x, data, n_steps, rng, show_progress) -> None:
+    """`n_steps` updates on uniformly drawn transitions, batched with numpy."""
+    from d3rlpy.dataset import TransitionMiniBatch
+    from tqdm import tqdm
+
+    terminal = data["terminals"].astype(bool)
+    actions = data["actions"].astype(np.float32)[:, None]
+    # The next state of row i is row i+1 of the same person; after a terminal it is zeros (as
+    # in d3rlpy's BasicTransitionPicker, where the terminal flag also drops the bootstrap).
+    next_x = np.zeros_like(x)
+    next_x[:-1] = x[1:]
+    next_x[terminal] = 0.0
+    next_actions = np.zeros_like(actions)
+    next_actions[:-1] = actions[1:]
+    next_actions[terminal] = 0.0
+    rewards = data["rewards"].astype(np.float32)[:, None]
+    terminals = terminal.astype(np.float32)[:, None]
+    intervals = np.ones((BATCH_SIZE, 1), dtype=np.float32)
+    for _ in tqdm(range(n_steps), disable=not show_progress, desc="updates"):
+        i = rng.integers(len(x), size=BATCH_SIZE)
+        algo.update(
+            TransitionMiniBatch(
+                observations=x[i],
+                actions=actions[i],
+                rewards=rewards[i],
+                next_observations=next_x[i],
+                next_actions=next_actions[i],
+                terminals=terminals[i],
+                intervals=intervals,
+                transitions=[],
+            )
+        )
 
 
 # --- smoke check ------------------------------------------------------------------------------
