@@ -1,0 +1,83 @@
+"""What a plan needs besides progression: step-back rates and a typical episode's length."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from adapt.catalogue import Catalogue, load_catalogue
+
+TRANSITIONS_FILE = "transitions.json"
+
+
+@dataclass
+class StepTransitions:
+    """Estimated from recorded episodes: how often a step is lost, how long episodes last.
+
+    Attributes
+    ----------
+    back_rate : list of float
+        Per step, the share of episodes without progress that ended a step lower (0 on step 0).
+    days, hours : dict
+        Per intervention, the median length in days and hours of its episodes.
+    gap_days : float
+        Median days between one episode's end and the next one's start.
+    """
+
+    back_rate: list[float]
+    days: dict[str, float]
+    hours: dict[str, float]
+    gap_days: float
+
+    @classmethod
+    def fit(
+        cls, episodes: pd.DataFrame, catalogue: Catalogue | None = None, prior_weight: float = 20.0
+    ) -> StepTransitions:
+        """Estimate from a contract episodes table. Rare steps and interventions borrow from
+        the whole table (`prior_weight` pseudo-episodes at the overall rate or median)."""
+        catalogue = catalogue or load_catalogue()
+        if len(episodes) == 0:
+            raise ValueError("step transitions need recorded episodes; the episodes table is empty")
+        before, after = episodes["step_before"], episodes["step_after"]
+        still = episodes[(after <= before) & (before > 0)]
+        overall = float((still["step_after"] < still["step_before"]).mean()) if len(still) else 0.0
+        back = []
+        for step in range(catalogue.max_step + 1):
+            at = still[still["step_before"] == step]
+            lost = float((at["step_after"] < at["step_before"]).sum())
+            back.append(
+                0.0 if step == 0 else (lost + prior_weight * overall) / (len(at) + prior_weight)
+            )
+        length = (episodes["end_day"] - episodes["start_day"]).astype(float)
+        median_days, median_hours = float(length.median()), float(episodes["hours"].median())
+        by = episodes.assign(_days=length).groupby("intervention", observed=True)
+        days = by["_days"].median().to_dict()
+        hours = by["hours"].median().to_dict()
+        codes = catalogue.intervention_codes
+        ordered = episodes.sort_values(["person_id", "episode_no"], kind="stable")
+        same = ordered["person_id"].to_numpy()[1:] == ordered["person_id"].to_numpy()[:-1]
+        gaps = ordered["start_day"].to_numpy()[1:][same] - ordered["end_day"].to_numpy()[:-1][same]
+        return cls(
+            back_rate=back,
+            days={c: float(days.get(c, median_days)) for c in codes},
+            hours={c: float(hours.get(c, median_hours)) for c in codes},
+            gap_days=float(np.median(np.maximum(gaps, 0))) if len(gaps) else 0.0,
+        )
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / TRANSITIONS_FILE
+        path.write_text(json.dumps(asdict(self), indent=2), "utf-8")
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> StepTransitions:
+        path = Path(folder) / TRANSITIONS_FILE
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no step transitions at {path}; `adapt train` writes them beside the model"
+            )
+        return cls(**json.loads(path.read_text("utf-8")))
