@@ -24,8 +24,13 @@ from adapt.simulation._random import CounterRNG
 from adapt.simulation._starts import EPISODE_COLUMNS, StartStates
 
 
-def closed_loop(oracle, start: StartStates, policy, k: int) -> tuple[np.ndarray, pd.DataFrame]:
-    """Steps gained per start over k episodes under `policy`, and the simulated episodes."""
+def closed_loop(
+    oracle, start: StartStates, policy, k: int, seed: int | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Steps gained per start over k episodes under `policy`, and the simulated episodes.
+
+    The draws come from the oracle's seed (the simulator's own draws) unless `seed` is given.
+    """
     from adapt.simulation._oracle import DecisionBatch
 
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
@@ -33,7 +38,7 @@ def closed_loop(oracle, start: StartStates, policy, k: int) -> tuple[np.ndarray,
     if not (policy == "behaviour" or callable(policy)):
         raise TypeError(f"policy must be 'behaviour' or a callable, got {policy!r}")
     world, dyn = oracle.world, Dynamics(oracle.world)
-    rng = CounterRNG(oracle.seed)
+    rng = CounterRNG(oracle.seed if seed is None else seed)
     codes = np.array(world.interventions, dtype=object)
     lookup = {c: i for i, c in enumerate(codes)}
     n = len(start)

@@ -266,19 +266,30 @@ class Oracle:
         """
         return best_plans(self._dynamics, start, k, repeatable, beam_width)
 
-    def closed_loop_values(self, start: StartStates, policy: Policy | str, k: int) -> np.ndarray:
+    def closed_loop_values(
+        self, start: StartStates, policy: Policy | str, k: int, seed: int | None = None
+    ) -> np.ndarray:
         """Monte-Carlo steps gained per start over k episodes, with `policy` deciding each.
 
         `policy` is ``"behaviour"`` (the caseworkers' true choice probabilities, drawn with the
         simulator's choice stream) or a callable from a `DecisionBatch` to one code per row; the
         batch's `position` holds 1..k and its history the recorded episodes before the start
-        plus those simulated so far. Draws are the simulator's own random numbers for episodes
-        n..n+k-1 of each person, so two policies meet the same draws, and outcomes, durations,
-        hours and health shocks follow the true dynamics. Exits are switched off.
-        """
-        from adapt.simulation._closed_loop import closed_loop
+        plus those simulated so far. Outcomes, durations, hours and health shocks follow the
+        true dynamics; exits are switched off.
 
-        return closed_loop(self, start, policy, k)[0]
+        Draws are counter-based random numbers for episodes n..n+k-1 of each person, so two
+        policies evaluated with the same `seed` meet the same draws (common random numbers).
+        By default (`seed` None) they are the simulator's own draws for this oracle's seed:
+        the behaviour policy then reproduces the recorded episodes. Those draws are *not*
+        independent of how the starts were picked: episode n is drawn from the episodes a person
+        has on record, and how many that is depends on how episode n turned out (progress makes
+        an early exit, hence a short history, more likely). Averaged over starts, values with
+        the default draws are therefore biased (upward in the default world). Pass any other
+        `seed` for fresh draws, whose average is an unbiased estimate of the expected value.
+        """
+        from adapt.simulation._closed_loop import closed_loop  # it needs DecisionBatch
+
+        return closed_loop(self, start, policy, k, seed)[0]
 
     # -- helpers ----------------------------------------------------------------------------------
     @staticmethod
