@@ -186,6 +186,7 @@ def train(data, learner, out, seed, n_bags, exclude_sensitive):
     """Fit a multi-treatment uplift model on every decision point in DATA."""
     from adapt.features import decision_points
     from adapt.models import make_learner, save_model
+    from adapt.planning import StepTransitions
 
     persons, episodes = _read_valid_tables(data)
     model = make_learner(learner, random_state=seed, n_bags=n_bags)
@@ -194,6 +195,7 @@ def train(data, learner, out, seed, n_bags, exclude_sensitive):
     )
     model.fit(points.features, points.treatment, points.outcome, groups=points.keys["person_id"])
     save_model(model, out, data=str(data), n_decision_points=len(points), seed=seed)
+    StepTransitions.fit(episodes).save(out)  # what `adapt plan` needs besides the model
     click.echo(
         f"trained the {learner}-learner on {len(points):,} decision points "
         f"of {persons.shape[0]:,} persons; saved to {out}"
@@ -242,6 +244,68 @@ def recommend(model_dir, data, out, min_uplift, interval):
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(out, index=False)
     click.echo(f"wrote {len(table):,} recommendations to {out}")
+
+
+@main.command()
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder written by `adapt train` (any learner).",
+)
+@_data_option
+@click.option("--k", type=int, default=3, show_default=True, help="Interventions to plan, 1 to 5.")
+@click.option(
+    "--objective",
+    type=click.Choice(["steps", "reach"]),
+    default="steps",
+    show_default=True,
+    help="steps: expected steps gained over the k episodes; reach: probability of reaching "
+    "--target-step within them.",
+)
+@click.option(
+    "--target-step",
+    type=int,
+    default=3,
+    show_default=True,
+    help="The step the reach objective aims at.",
+)
+@click.option(
+    "--beam-width",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Plan prefixes kept per person at each position (1: greedy chaining).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Parquet file to write, one row per person and position.",
+)
+def plan(model_dir, data, k, objective, target_step, beam_width, out):
+    """Plan the next K interventions, in order, for every person in DATA."""
+    from adapt.models import load_model
+    from adapt.planning import Planner, StepTransitions
+
+    persons, episodes = _read_valid_tables(data)
+    try:
+        model = load_model(model_dir)
+        planner = Planner(
+            model,
+            StepTransitions.load(model_dir),
+            k=k,
+            objective=objective,
+            target_step=target_step,
+            beam_width=beam_width,
+        )
+        table = planner.plan(persons, episodes)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out, index=False)
+    click.echo(f"wrote {k}-step plans of {len(persons):,} persons to {out}")
 
 
 if __name__ == "__main__":
