@@ -102,6 +102,8 @@ def draw_start_states(oracle, persons: pd.DataFrame, episodes: pd.DataFrame, see
             seen.append((ctx.rows[here], ctx.state.take(np.flatnonzero(here))))
 
     sim, _ = oracle._replay(persons, episodes, watch)
+    if not seen:
+        raise ValueError("no person has a recorded episode, so there is no start state")
     rows = np.concatenate([r for r, _ in seen])
     order = np.argsort(rows)
     rows = rows[order]
