@@ -138,8 +138,8 @@ class Planner:
         offered = self.catalogue.availability_matrix()[history.region_index]
         done = history.done_matrix(self._codes)
 
-        beam = _Beams.start(n)
         branch = _Branches.start(start, self.target_step)
+        beam = _Beams.start(n, reached=branch.reached.astype(float))
         for t in range(k):
             p = self._estimates(history, beam, branch, t)
             gain, reach = self._gains(p, branch)
@@ -235,9 +235,9 @@ class _Beams:
     expected_step: np.ndarray  # (beams, t)
 
     @classmethod
-    def start(cls, n: int) -> _Beams:
+    def start(cls, n: int, reached: np.ndarray) -> _Beams:
         empty = np.zeros((n, 0))
-        return cls(np.arange(n), empty.astype(np.int64), np.zeros(n), np.zeros(n), empty, empty)
+        return cls(np.arange(n), empty.astype(np.int64), np.zeros(n), reached, empty, empty)
 
     def __len__(self) -> int:
         return len(self.person)
@@ -318,10 +318,10 @@ class _Histories:
         self.first = np.r_[0, np.cumsum(self.count)[:-1]]
         last = self.first + self.count - 1
         has = self.count > 0
-        self.last_step = np.where(
-            has, self.episodes["step_after"].to_numpy()[np.maximum(last, 0)], 0
-        )
-        self.last_end = np.where(has, self.episodes["end_day"].to_numpy()[np.maximum(last, 0)], 0)
+        self.last_step = np.zeros(len(ids), np.int64)
+        self.last_end = np.zeros(len(ids), np.int64)
+        self.last_step[has] = self.episodes["step_after"].to_numpy()[last[has]]
+        self.last_end[has] = self.episodes["end_day"].to_numpy()[last[has]]
         self.region_index = pd.Index(catalogue.region_codes).get_indexer(self.persons["region"])
         if (self.region_index < 0).any():
             bad = self.persons.loc[self.region_index < 0, "region"].unique()[:5].tolist()

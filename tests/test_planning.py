@@ -1,0 +1,207 @@
+"""The planner: exact expectations, the best plan found, constraints honoured, bad input refused."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from adapt.contract import ContractError
+from adapt.features import decision_points, next_decision_points_for
+from adapt.models import SequenceLearner, SLearner
+from adapt.planning import Planner, StepTransitions
+from adapt.simulation import simulate
+
+
+@pytest.fixture(scope="module")
+def data():
+    return simulate(500, seed=11)
+
+
+@pytest.fixture(scope="module", params=[SLearner, SequenceLearner], ids=["s", "sequence"])
+def model(request, data):
+    learner = request.param(n_estimators=40, n_bags=2, random_state=0)
+    points = decision_points(data["persons"], data["episodes"], history=learner.history)
+    return learner.fit(points.features, points.treatment, points.outcome, points.keys["person_id"])
+
+
+@pytest.fixture(scope="module")
+def transitions(data):
+    return StepTransitions.fit(data["episodes"])
+
+
+def _some(data, n, offset=0):
+    persons = data["persons"].iloc[offset : offset + n].reset_index(drop=True)
+    episodes = data["episodes"][data["episodes"]["person_id"].isin(persons["person_id"])]
+    return persons, episodes
+
+
+def _brute_force_value(model, transitions, persons, episodes, plan):
+    """Expected steps gained by `plan`, branch by branch with plain Python (one person)."""
+    back_rate = transitions.back_rate
+    start = int(episodes["step_after"].iloc[-1]) if len(episodes) else 0
+
+    def value(history, step, position):
+        if position == len(plan):
+            return 0.0
+        code = plan[position]
+        point = next_decision_points_for(model, persons, history, current_step=step)
+        p = 0.0 if step >= 5 else float(model.predict(point.features)[f"p_{code}"].iloc[0])
+        back = back_rate[step] if step > 0 else 0.0
+        last_end = int(history["end_day"].iloc[-1]) if len(history) else 0
+        start_day = last_end + transitions.gap_days if len(history) else 0
+        total = 0.0
+        for weight, after in (
+            (p, step + 1),
+            ((1 - p) * back, step - 1),
+            ((1 - p) * (1 - back), step),
+        ):
+            if weight == 0:
+                continue
+            planned = pd.DataFrame(
+                {
+                    "person_id": persons["person_id"].iloc[0],
+                    "episode_no": len(history) + 1,
+                    "intervention": code,
+                    "start_day": round(start_day),
+                    "end_day": round(start_day + transitions.days[code]),
+                    "hours": transitions.hours[code],
+                    "step_before": step,
+                    "step_after": after,
+                },
+                index=[0],
+            )
+            longer = pd.concat([history, planned], ignore_index=True)
+            total += weight * (after - step + value(longer, after, position + 1))
+        return total
+
+    return value(episodes.reset_index(drop=True), start, 0)
+
+
+def test_the_plan_value_is_the_exact_expectation_and_the_best_plan_is_found(
+    model, transitions, data
+):
+    persons, episodes = _some(data, 1, offset=3)
+    episodes = episodes.reset_index(drop=True)
+    offered = [c for c in model.interventions_ if c in _offered(persons["region"].iloc[0])]
+    planner = Planner(model, transitions, k=2, beam_width=100)
+    found = planner.search(persons, episodes)
+    values = {
+        plan: _brute_force_value(model, transitions, persons, episodes, plan)
+        for plan in itertools.product(offered, repeat=2)
+        if _repeatable_ok(plan, episodes)
+    }
+    best = max(values, key=values.get)
+    assert found.value[0] == pytest.approx(values[best], abs=1e-9)
+    assert values[tuple(found.interventions[0])] == pytest.approx(values[best], abs=1e-9)
+
+
+def _offered(region):
+    from adapt.catalogue import load_catalogue
+
+    return load_catalogue().offered(region)
+
+
+def _repeatable_ok(plan, episodes):
+    from adapt.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    once = [c for c in plan if not catalogue.interventions[c].repeatable]
+    return len(once) == len(set(once)) and not set(once) & set(episodes["intervention"])
+
+
+def test_a_wider_beam_never_finds_a_worse_plan(model, transitions, data):
+    persons, episodes = _some(data, 40)
+    greedy = Planner(model, transitions, k=3, beam_width=1).search(persons, episodes)
+    wide = Planner(model, transitions, k=3, beam_width=50).search(persons, episodes)
+    assert (wide.value >= greedy.value - 1e-9).all()
+    assert (wide.value > greedy.value + 1e-6).any()
+
+
+def test_plans_use_what_the_region_offers_and_courses_once(model, transitions, data):
+    persons, episodes = _some(data, 60)
+    table = Planner(model, transitions, k=5).plan(persons, episodes)
+    assert len(table) == 5 * len(persons)
+    assert (
+        table.groupby("person_id")["position"].apply(list).map(lambda p: p == [1, 2, 3, 4, 5]).all()
+    )
+    region = table["person_id"].map(persons.set_index("person_id")["region"])
+    assert all(code in _offered(r) for code, r in zip(table["intervention"], region, strict=True))
+    once = table[table["intervention"].isin(["mobilisation_course", "boston_model"])]
+    assert not once.duplicated(["person_id", "intervention"]).any()
+    done = episodes[["person_id", "intervention"]].drop_duplicates()
+    assert once.merge(done).empty
+    assert table["p_progress"].between(0, 1).all()
+    assert table["expected_step"].between(0, 5).all()
+
+
+def test_reach_is_a_probability_and_sure_for_who_stands_there(model, transitions, data):
+    persons, episodes = _some(data, 80)
+    plans = Planner(model, transitions, k=3, objective="reach", target_step=2).search(
+        persons, episodes
+    )
+    assert ((plans.value >= 0) & (plans.value <= 1 + 1e-9)).all()
+    start = (
+        episodes.sort_values("episode_no")
+        .groupby("person_id")["step_after"]
+        .last()
+        .reindex(persons["person_id"])
+        .fillna(0)
+        .to_numpy()
+    )
+    assert np.allclose(plans.value[start >= 2], 1.0)
+    assert (plans.value[start < 2] < 1).all()
+
+
+def test_a_new_person_is_planned_from_step_zero(model, transitions, data):
+    persons, _ = _some(data, 3)
+    table = Planner(model, transitions, k=2).plan(persons, data["episodes"].iloc[:0])
+    assert len(table) == 6 and table["expected_step"].min() >= 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"k": 0}, "k must be an integer from 1 to 5, got 0"),
+        ({"k": 6}, "k must be an integer from 1 to 5, got 6"),
+        ({"objective": "jobs"}, "objective must be one of"),
+        ({"target_step": 9}, "target_step must be an integer from 1 to 5"),
+        ({"beam_width": 0}, "beam_width must be an integer"),
+    ],
+)
+def test_bad_settings_are_named(model, transitions, settings, message):
+    with pytest.raises(ValueError, match=message):
+        Planner(model, transitions, **settings)
+
+
+def test_bad_histories_are_refused_with_where(model, transitions, data):
+    persons, episodes = _some(data, 30)
+    planner = Planner(model, transitions, k=2, max_history=2)
+    long = episodes.groupby("person_id").size()
+    with pytest.raises(ValueError, match=r"at most 2 \(max_history\)"):
+        planner.plan(persons, episodes)
+    short = episodes[episodes["person_id"].isin(long[long <= 2].index)]
+    unknown = short.copy()
+    unknown.loc[unknown.index[0], "intervention"] = "yoga"
+    with pytest.raises(ContractError, match="intervention"):
+        planner.plan(persons, unknown)
+    backwards = short.copy()
+    backwards.loc[backwards.index[0], "end_day"] = (
+        backwards.loc[backwards.index[0], "start_day"] - 5
+    )
+    with pytest.raises(ContractError, match="end_day"):
+        planner.plan(persons, backwards)
+    gap = short[short["episode_no"] != 1]
+    if len(gap):
+        with pytest.raises(ContractError, match="episode_no"):
+            planner.plan(persons, gap)
+
+
+def test_transitions_round_trip_and_refuse_an_empty_table(transitions, tmp_path, data):
+    transitions.save(tmp_path)
+    assert StepTransitions.load(tmp_path) == transitions
+    assert transitions.back_rate[0] == 0 and 0 < max(transitions.back_rate) < 0.5
+    with pytest.raises(ValueError, match="episodes table is empty"):
+        StepTransitions.fit(data["episodes"].iloc[:0])
+    with pytest.raises(FileNotFoundError, match="adapt train"):
+        StepTransitions.load(tmp_path / "nothing")
