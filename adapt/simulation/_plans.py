@@ -193,9 +193,23 @@ def plan_values(dyn: Dynamics, start: StartStates, plans) -> np.ndarray:
     return expected[:, 0] - start.step
 
 
-def _allowed(dyn: Dynamics, start: StartStates, nodes: _Nodes, once: np.ndarray) -> np.ndarray:
-    offered = dyn.world.available[start._population.region[nodes.start]]
-    return offered & ~(once[None, :] & nodes.used)
+def _candidates(dyn: Dynamics, start: StartStates, nodes: _Nodes, once: np.ndarray):
+    """Per node, the interventions its region offers (padded to one width) and which may come next.
+
+    Evaluating only what is offered, rather than the whole catalogue, saves about a third of the
+    work. Padding repeats an offered intervention and is never allowed.
+    """
+    available = dyn.world.available
+    width = available.sum(axis=1).max()
+    arms = np.zeros((len(available), width), np.int64)
+    real = np.zeros(arms.shape, bool)
+    for r, offered in enumerate(available):
+        codes = np.flatnonzero(offered)
+        arms[r], real[r, : len(codes)] = codes[np.minimum(np.arange(width), len(codes) - 1)], True
+    region = start._population.region[nodes.start]
+    arms, real = arms[region], real[region]
+    repeated = once[arms] & np.take_along_axis(nodes.used, arms, axis=1)
+    return arms, real & ~repeated
 
 
 def _best_per_start(starts: np.ndarray, score: np.ndarray, keep: int) -> np.ndarray:
@@ -223,20 +237,22 @@ def best_plans(
         raise ValueError(f"repeatable names unknown interventions {unknown}")
     once = np.array([not repeatable.get(c, True) for c in codes])
     width = beam_width if beam_width is not None else (None if k <= 3 else DEFAULT_BEAM)
-    all_arms = lambda nodes: np.tile(np.arange(len(codes)), (len(nodes), 1))  # noqa: E731
 
     nodes = _root(start, k)
     for _ in range(k - 1):
-        nodes = _extend(dyn, start, nodes, all_arms(nodes), _allowed(dyn, start, nodes, once))
+        nodes = _extend(dyn, start, nodes, *_candidates(dyn, start, nodes, once))
         if width is not None:
             # Keep the prefixes with the best one-step completion.
-            ahead, _ = _evaluate(dyn, start, nodes, all_arms(nodes))
-            ahead = np.where(_allowed(dyn, start, nodes, once), ahead, -np.inf).max(axis=1)
+            arms, allowed = _candidates(dyn, start, nodes, once)
+            ahead, _ = _evaluate(dyn, start, nodes, arms)
+            ahead = np.where(allowed, ahead, -np.inf).max(axis=1)
             nodes = nodes.take(_best_per_start(nodes.start, ahead, width))
-    expected, _ = _evaluate(dyn, start, nodes, all_arms(nodes))
-    expected = np.where(_allowed(dyn, start, nodes, once), expected, -np.inf)
-    last = expected.argmax(axis=1)
-    value = expected[np.arange(len(nodes)), last]
+    arms, allowed = _candidates(dyn, start, nodes, once)
+    expected, _ = _evaluate(dyn, start, nodes, arms)
+    expected = np.where(allowed, expected, -np.inf)
+    column = expected.argmax(axis=1)  # offered codes are in catalogue order: ties go first
+    value = expected[np.arange(len(nodes)), column]
+    last = arms[np.arange(len(nodes)), column]
     best = _best_per_start(nodes.start, value, 1)
     if len(best) != len(start) or not np.array_equal(nodes.start[best], np.arange(len(start))):
         missing = np.setdiff1d(np.arange(len(start)), nodes.start[best])
