@@ -51,11 +51,10 @@ def _brute_force_value(model, transitions, persons, episodes, plan):
         last_end = int(history["end_day"].iloc[-1]) if len(history) else 0
         start_day = last_end + transitions.gap_days if len(history) else 0
         total = 0.0
-        for weight, after in (
-            (p, step + 1),
-            ((1 - p) * back, step - 1),
-            ((1 - p) * (1 - back), step),
-        ):
+        reached = transitions.progress_to[code][step]
+        branches = [(p * q, to) for to, q in enumerate(reached)]
+        branches += [((1 - p) * back, step - 1), ((1 - p) * (1 - back), step)]
+        for weight, after in branches:
             if weight == 0:
                 continue
             planned = pd.DataFrame(

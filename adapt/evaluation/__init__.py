@@ -5,7 +5,9 @@ With the ground truth (simulated data): :func:`truth_matrix`, :func:`policy_valu
 :func:`compare_policies`, and :func:`interval_coverage` for intervals. Without it: :func:`ips`,
 :func:`snips`, :func:`doubly_robust` and :func:`off_policy_value` (with a person-clustered
 bootstrap interval), and :func:`qini_auuc` for uplift rankings. :func:`plot_qini_curves` and
-:func:`plot_policy_values` write PNG files.
+:func:`plot_policy_values` write PNG files. For k-step plans: :func:`planning_report` and
+:func:`plan_gain_closure`, with :func:`open_loop_value`, :func:`closed_loop_value` and
+:func:`behaviour_value` against the oracle's truth.
 """
 
 from adapt.evaluation._coverage import IntervalCoverage, interval_coverage
@@ -15,6 +17,14 @@ from adapt.evaluation._off_policy import (
     ips,
     off_policy_value,
     snips,
+)
+from adapt.evaluation._planning import (
+    behaviour_value,
+    closed_loop_value,
+    open_loop_value,
+    plan_gain_closure,
+    planning_report,
+    repeatable_flags,
 )
 from adapt.evaluation._plots import plot_policy_values, plot_qini_curves
 from adapt.evaluation._policy import (
@@ -34,17 +44,23 @@ __all__ = [
     "OffPolicyEstimate",
     "QiniResult",
     "baseline_choices",
+    "behaviour_value",
+    "closed_loop_value",
     "compare_policies",
     "doubly_robust",
     "interval_coverage",
     "ips",
     "off_policy_value",
+    "open_loop_value",
+    "plan_gain_closure",
+    "planning_report",
     "plot_policy_values",
     "plot_qini_curves",
     "policy_value",
     "qini_auuc",
     "random_policy_value",
     "regret_closure",
+    "repeatable_flags",
     "snips",
     "truth_matrix",
 ]

@@ -96,6 +96,12 @@ class Planner:
         self._days = np.array([transitions.days[c] for c in codes])
         self._hours = np.array([transitions.hours[c] for c in codes])
         self._back = np.asarray(transitions.back_rate, dtype=float)
+        self._progress_to = transitions.progress_matrix(codes)  # (arm, step, step reached)
+        steps = np.arange(self._progress_to.shape[-1])
+        self._gain_if_up = (self._progress_to * (steps[None, None, :] - steps[None, :, None])).sum(
+            axis=2
+        )
+        self._reach_if_up = self._progress_to[:, :, steps >= target_step].sum(axis=2)
 
     # -- public -----------------------------------------------------------------------------------
     def plan(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
@@ -156,7 +162,9 @@ class Planner:
             np.add.at(weight_p, branch.beam, branch.weight[:, None] * np.nan_to_num(p))
             mass = np.zeros(len(beam))
             np.add.at(mass, branch.beam, branch.weight)
-            branch = branch.expand(chosen_beam, chosen_arm, p, self._back, self.target_step)
+            branch = branch.expand(
+                chosen_beam, chosen_arm, p, self._back, self._progress_to, self.target_step
+            )
             expected = np.zeros(len(chosen_beam))
             np.add.at(expected, branch.beam, branch.weight * branch.step)
             beam = beam.extend(
@@ -196,8 +204,8 @@ class Planner:
     def _gains(self, p, branch):
         p = np.nan_to_num(p)
         back = _back_rate(self._back, branch.step)
-        gain = p - (1 - p) * back[:, None]
-        reach = (~branch.reached & (branch.step == self.target_step - 1))[:, None] * p
+        gain = p * self._gain_if_up[:, branch.step].T - (1 - p) * back[:, None]
+        reach = (~branch.reached)[:, None] * p * self._reach_if_up[:, branch.step].T
         return gain, reach
 
     def _rank(self, beam, score_now, reached_now, allowed, last: bool) -> np.ndarray:
@@ -277,8 +285,9 @@ class _Branches:
         n = len(step)
         return cls(np.arange(n), np.ones(n), step[:, None].astype(np.int64), step >= target)
 
-    def expand(self, chosen_beam, chosen_arm, p, back_rate, target) -> _Branches:
-        """Every branch of each chosen beam, continued by its chosen intervention three ways."""
+    def expand(self, chosen_beam, chosen_arm, p, back_rate, progress_to, target) -> _Branches:
+        """Every branch of each chosen beam, continued by its chosen intervention: up (to each
+        step a progression may reach), back or staying."""
         pairs = pd.DataFrame({"beam": chosen_beam, "pair": np.arange(len(chosen_beam))})
         links = pd.DataFrame({"beam": self.beam, "branch": np.arange(len(self.beam))}).merge(
             pairs, on="beam"
@@ -287,14 +296,18 @@ class _Branches:
         step = self.step[branch]
         up = np.nan_to_num(p[branch, chosen_arm[pair]])
         back = _back_rate(back_rate, step)
-        outcomes = [(up, step + 1), ((1 - up) * back, step - 1), ((1 - up) * (1 - back), step)]
+        reached_if_up = progress_to[chosen_arm[pair], step]  # (rows, steps)
+        outcomes = [
+            (up * reached_if_up[:, s], np.full_like(step, s)) for s in range(len(back_rate))
+        ]
+        outcomes += [((1 - up) * back, step - 1), ((1 - up) * (1 - back), step)]
         weight = np.concatenate([self.weight[branch] * w for w, _ in outcomes])
         new_step = np.concatenate([s for _, s in outcomes])
-        rows = np.tile(branch, 3)
+        rows = np.tile(branch, len(outcomes))
         keep = weight > 0
         path = np.column_stack([self.path[rows], new_step])[keep]
         return _Branches(
-            np.tile(pair, 3)[keep],
+            np.tile(pair, len(outcomes))[keep],
             weight[keep],
             path,
             (self.reached[rows] | (new_step >= target))[keep],

@@ -22,6 +22,9 @@ class StepTransitions:
     ----------
     back_rate : list of float
         Per step, the share of episodes without progress that ended a step lower (0 on step 0).
+    progress_to : dict
+        Per intervention and step, the distribution of the step reached when an episode
+        progresses (some lead straight to work or studies, several steps up).
     days, hours : dict
         Per intervention, the median length in days and hours of its episodes.
     gap_days : float
@@ -29,6 +32,7 @@ class StepTransitions:
     """
 
     back_rate: list[float]
+    progress_to: dict[str, list[list[float]]]
     days: dict[str, float]
     hours: dict[str, float]
     gap_days: float
@@ -58,15 +62,21 @@ class StepTransitions:
         days = by["_days"].median().to_dict()
         hours = by["hours"].median().to_dict()
         codes = catalogue.intervention_codes
+        progress_to = _progress_to(episodes, catalogue, prior_weight)
         ordered = episodes.sort_values(["person_id", "episode_no"], kind="stable")
         same = ordered["person_id"].to_numpy()[1:] == ordered["person_id"].to_numpy()[:-1]
         gaps = ordered["start_day"].to_numpy()[1:][same] - ordered["end_day"].to_numpy()[:-1][same]
         return cls(
             back_rate=back,
+            progress_to=progress_to,
             days={c: float(days.get(c, median_days)) for c in codes},
             hours={c: float(hours.get(c, median_hours)) for c in codes},
             gap_days=float(np.median(np.maximum(gaps, 0))) if len(gaps) else 0.0,
         )
+
+    def progress_matrix(self, codes) -> np.ndarray:
+        """(interventions, steps, steps) array: P(step reached | progress, intervention, step)."""
+        return np.array([self.progress_to[c] for c in codes], dtype=float)
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / TRANSITIONS_FILE
@@ -81,3 +91,37 @@ class StepTransitions:
                 f"no step transitions at {path}; `adapt train` writes them beside the model"
             )
         return cls(**json.loads(path.read_text("utf-8")))
+
+
+def _progress_to(episodes: pd.DataFrame, catalogue: Catalogue, prior_weight: float) -> dict:
+    """Per intervention and step: where a progression led. Each intervention's counts are
+    pulled toward its family's at that step (`prior_weight` pseudo-episodes), and the family's
+    toward one step up."""
+    top = catalogue.max_step
+    up = episodes[episodes["step_after"] > episodes["step_before"]]
+    family = up["intervention"].map({c: i.family for c, i in catalogue.interventions.items()})
+
+    def counts(mask) -> np.ndarray:
+        table = np.zeros((top + 1, top + 1))
+        np.add.at(
+            table,
+            (up["step_before"].to_numpy()[mask], up["step_after"].to_numpy()[mask]),
+            1.0,
+        )
+        return table
+
+    one_up = np.zeros((top + 1, top + 1))
+    one_up[np.arange(top), np.arange(1, top + 1)] = 1.0
+    one_up[top, top] = 1.0
+    out = {}
+    for code, intervention in catalogue.interventions.items():
+        of_family = counts((family == intervention.family).to_numpy())
+        prior = _smoothed(of_family, one_up, prior_weight)
+        out[code] = _smoothed(counts((up["intervention"] == code).to_numpy()), prior, prior_weight)
+        out[code] = out[code].tolist()
+    return out
+
+
+def _smoothed(counts: np.ndarray, prior: np.ndarray, weight: float) -> np.ndarray:
+    total = counts.sum(axis=1, keepdims=True)
+    return (counts + weight * prior) / (total + weight)
