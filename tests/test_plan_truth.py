@@ -246,3 +246,16 @@ def test_step_outcome_probabilities_match_their_draws(step, p, q, back, jump_to)
         expected = probs[:, 0][steps[:, 0] == s].sum()
         assert (new_step == s).mean() == pytest.approx(expected, abs=0.08)
     assert progressed.mean() == pytest.approx(p, abs=0.03)
+
+
+def test_the_oracles_greedy_policy_takes_the_best_next_step(default):
+    oracle, _, start = default
+    _, best = oracle.best_plans(start, 1)
+    greedy = np.mean(
+        [oracle.closed_loop_values(start, oracle.greedy_policy(), 1, seed=s) for s in range(8)],
+        axis=0,
+    )
+    error = greedy.std(ddof=1) / np.sqrt(len(greedy))
+    assert abs(greedy.mean() - best.mean()) < 4 * error + 0.01
+    behaviour = oracle.closed_loop_values(start, "behaviour", 1, seed=1)
+    assert greedy.mean() > behaviour.mean()

@@ -148,6 +148,22 @@ class Oracle:
 
         return caseworker
 
+    def greedy_policy(self) -> Policy:
+        """The oracle's one-step policy: the offered intervention with the largest true expected
+        step change for the next episode (closed loop, it sees the true state each time)."""
+        dyn = self._dynamics
+        interventions = np.array(self.world.interventions)
+
+        def greedy(batch: DecisionBatch) -> np.ndarray:
+            ctx = batch._context
+            p = dyn.progress_probabilities(ctx.population, ctx.state)
+            arms = np.broadcast_to(np.arange(p.shape[1]), p.shape)
+            probs, steps = dyn.step_outcomes(ctx.population, ctx.state, arms, p).probabilities()
+            gain = (probs * (steps - ctx.state.step[None, :, None])).sum(axis=0)
+            return interventions[np.where(ctx.available, gain, -np.inf).argmax(axis=1)]
+
+        return greedy
+
     # -- truth ------------------------------------------------------------------------------------
     def truth_for(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
         """Replay recorded histories and return the truth at every recorded decision point.
