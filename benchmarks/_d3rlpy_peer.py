@@ -12,7 +12,9 @@ The peer learns Q(state, intervention) offline and recommends, at each decision,
 intervention with the highest Q. It needs the ``bench`` extra (d3rlpy and torch) and trains on
 the CPU. Run this file as a script for a smoke check on a generated data folder::
 
-    .venv/bin/python benchmarks/_d3rlpy_peer.py /tmp/d3/data --algorithm cql
+    .venv/bin/adapt generate --n-persons 20000 --seed 3 --out /tmp/d3/data
+    .venv/bin/python benchmarks/_d3rlpy_peer.py /tmp/d3/data --algorithm bcq --closed-loop 3 \
+        --data-seed 3
 """
 
 from __future__ import annotations
@@ -228,14 +230,19 @@ def _config(algorithm: str, gamma: float):
 def fit_offline_peer(
     persons: pd.DataFrame,
     episodes: pd.DataFrame,
-    algorithm: str = "cql",
+    algorithm: str = "bcq",
     n_steps: int = DEFAULT_N_STEPS,
     seed: int = 0,
     gamma: float = GAMMA,
     show_progress: bool = False,
     fast_sampling: bool = True,
 ) -> OfflinePeer:
-    """Fit discrete CQL ("cql") or discrete BCQ ("bcq") offline on the persons' episodes, on CPU.
+    """Fit discrete BCQ ("bcq") or discrete CQL ("cql") offline on the persons' episodes, on CPU.
+
+    BCQ is the default: at 70k training persons (default world, 20k updates, two seeds) it beat
+    CQL both on the true progress probability of the next episode (0.689 / 0.683 against
+    0.677 / 0.672) and on steps gained over 3 simulated episodes, closed loop from held-out
+    starts (2.25 / 2.20 against 2.19 / 2.17; the behaviour 1.88 / 1.87, uniform 1.56 / 1.55).
 
     `n_steps` gradient updates of mini-batches of 256 transitions, drawn uniformly; everything
     random is seeded from `seed`. With `fast_sampling` (the default) the mini-batches are cut
@@ -448,7 +455,7 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="a folder written by `adapt generate`")
-    parser.add_argument("--algorithm", choices=ALGORITHMS, default="cql")
+    parser.add_argument("--algorithm", choices=ALGORITHMS, default="bcq")
     parser.add_argument("--n-steps", type=int, default=DEFAULT_N_STEPS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-share", type=float, default=0.7)
