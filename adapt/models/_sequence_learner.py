@@ -13,10 +13,20 @@ from adapt.models import _lightgbm
 from adapt.models._arms import with_arm
 from adapt.models._base import MultiTreatmentLearner
 
-AFTER_LAST = "__after_last__"
-AFTER_LAST_TWO = "__after_last_two__"
 REPEATS_LAST = "__repeats_last__"
+SAME_FAMILY_AS_LAST = "__same_family_as_last__"
+SAME_FAMILY_AS_SECOND = "__same_family_as_second__"
 DONE_BEFORE = "__done_before__"
+# The ordered history brings categorical columns with many levels (the last interventions,
+# their family pairs); LightGBM overfits such columns unless their splits are regularised.
+# Measured (20k persons, 2 bags): without these settings next-step regret closure fell below
+# the S-learner's on order_effects (0.808 vs 0.834); with them it rose above it (0.861).
+CATEGORICAL_REGULARISATION = {
+    "cat_smooth": 50,
+    "cat_l2": 10,
+    "min_data_per_group": 200,
+    "max_cat_threshold": 16,
+}
 
 
 class SequenceLearner(MultiTreatmentLearner):
@@ -25,10 +35,10 @@ class SequenceLearner(MultiTreatmentLearner):
     Like the S-learner it pools every intervention in one LightGBM model, but it reads the
     history in order (``decision_points(..., history="ordered")``: the last interventions one
     by one, their families as a pair, step changes, time, episodes and hours on the current
-    step) and pairs each candidate with what came just before it: the transition from the last
-    intervention to the candidate, from the last two families to the candidate's family,
-    whether it repeats the last one and how often it was done before. A tree can then learn
-    that one order works and the reverse does not with a single split.
+    step) and pairs each candidate with what came just before it: whether it repeats the last
+    intervention, shares the family of the last or the one before, and how often it was done
+    before. With the candidate and the last two families as columns, a tree learns that one
+    order works and the reverse does not.
     """
 
     history: ClassVar[str] = "ordered"
@@ -47,7 +57,10 @@ class SequenceLearner(MultiTreatmentLearner):
 
     def _fit_one(self, X, t, y, available, groups, seed):
         model = _lightgbm.classifier(
-            random_state=self.random_state + 100 + seed, n_jobs=self.n_jobs, **self._lightgbm()
+            random_state=self.random_state + 100 + seed,
+            n_jobs=self.n_jobs,
+            **self._lightgbm(),
+            **CATEGORICAL_REGULARISATION,
         )
         return model.fit(self._pairs(X, t), y)
 
@@ -57,31 +70,18 @@ class SequenceLearner(MultiTreatmentLearner):
     def _pairs(self, X: pd.DataFrame, arms: np.ndarray) -> pd.DataFrame:
         """Rows paired with candidate interventions, and the candidate's place in the order."""
         arms = np.asarray(arms)
-        codes = np.asarray(self.interventions_, dtype=object)
-        candidate = codes[arms]
-        families = list(dict.fromkeys(self.family_of_.values()))
+        candidate = np.asarray(self.interventions_, dtype=object)[arms]
         family = np.array([self.family_of_[c] for c in candidate], dtype=object)
-        last = X["previous_intervention"].astype(str).to_numpy(dtype=object)
-        last_two = X["families_last_two"].astype(str).to_numpy(dtype=object)
+
+        def same(column, values):
+            return (X[column].astype(str).to_numpy(dtype=object) == values).astype(float)
+
         counts = X[[f"n_{c}" for c in self.interventions_]].to_numpy()
         return with_arm(X, arms, self.interventions_).assign(
             **{
-                AFTER_LAST: pd.Categorical(
-                    last + ">" + candidate,
-                    categories=[f"{a}>{b}" for a in ["none", *codes] for b in codes],
-                ),
-                AFTER_LAST_TWO: pd.Categorical(
-                    last_two + ">" + family,
-                    categories=sorted(
-                        {
-                            f"{a}>{b}>{c}"
-                            for a in ["none", *families]
-                            for b in ["none", *families]
-                            for c in families
-                        }
-                    ),
-                ),
-                REPEATS_LAST: (last == candidate).astype(float),
+                REPEATS_LAST: same("previous_intervention", candidate),
+                SAME_FAMILY_AS_LAST: same("family_1", family),
+                SAME_FAMILY_AS_SECOND: same("family_2", family),
                 DONE_BEFORE: counts[np.arange(len(arms)), arms],
             }
         )
