@@ -26,7 +26,8 @@ FAST = {"n_estimators": 40, "num_leaves": 15, "n_bags": 2}
 @pytest.fixture(scope="module")
 def points():
     data = simulate(2500, seed=31)
-    return decision_points(data["persons"], data["episodes"]), data
+    # The ordered history holds the summary's columns too, so every learner can fit on it.
+    return decision_points(data["persons"], data["episodes"], history="ordered"), data
 
 
 @pytest.fixture(scope="module", params=sorted(LEARNERS))
@@ -226,3 +227,12 @@ def test_bad_input_is_named(points):
         model.predict(dp.features[hbs].drop(columns="age"))
     with pytest.raises(ValueError, match="unexpected \\['x_new'\\]"):
         model.predict(dp.features[hbs].assign(x_new=1.0))
+
+
+def test_the_sequence_learner_asks_for_the_ordered_history(points):
+    _, data = points
+    summary = decision_points(data["persons"], data["episodes"])
+    with pytest.raises(ValueError, match="history='ordered'.*last_2"):
+        make_learner("sequence", **FAST).fit(
+            summary.features, summary.treatment, summary.outcome, summary.keys["person_id"]
+        )
