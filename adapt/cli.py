@@ -40,7 +40,7 @@ def main() -> None:
     "--preset",
     default="default",
     show_default=True,
-    help="World preset (default, order_effects, strong_confounding, "
+    help="World preset (default, order_effects, order_pairs, strong_confounding, "
     "unobserved_confounder, gender_bias) or a path to a preset YAML.",
 )
 @click.option(
@@ -255,7 +255,13 @@ def recommend(model_dir, data, out, min_uplift, interval):
     help="Folder written by `adapt train` (any learner).",
 )
 @_data_option
-@click.option("--k", type=int, default=3, show_default=True, help="Interventions to plan, 1 to 5.")
+@click.option(
+    "--k",
+    type=click.IntRange(1, 5),
+    default=3,
+    show_default=True,
+    help="Interventions to plan, 1 to 5.",
+)
 @click.option(
     "--objective",
     type=click.Choice(["steps", "reach"]),
@@ -266,7 +272,7 @@ def recommend(model_dir, data, out, min_uplift, interval):
 )
 @click.option(
     "--target-step",
-    type=int,
+    type=click.IntRange(1, 5),
     default=3,
     show_default=True,
     help="The step the reach objective aims at.",

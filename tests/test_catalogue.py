@@ -60,6 +60,10 @@ def test_a_region_and_an_intervention_added_in_yaml_are_simulated(tmp_path):
         ),
         (lambda raw: raw["interventions"]["ips"].pop("family"), "interventions.ips: missing field"),
         (lambda raw: raw.pop("steps"), "section 'steps' is missing"),
+        (
+            lambda raw: raw["interventions"]["ips"].update(repeatable="yes"),
+            "interventions.ips.repeatable must be true or false, got 'yes'",
+        ),
     ],
 )
 def test_broken_catalogues_are_named(tmp_path, mutate, message):
@@ -69,3 +73,9 @@ def test_broken_catalogues_are_named(tmp_path, mutate, message):
     path.write_text(yaml.safe_dump(raw), "utf-8")
     with pytest.raises(CatalogueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_catalogue(path)
+
+
+def test_courses_are_proposed_once_and_the_rest_may_repeat():
+    cat = load_catalogue()
+    once = {c for c, i in cat.interventions.items() if not i.repeatable}
+    assert once == {"mobilisation_course", "boston_model"}

@@ -18,7 +18,9 @@ def generated(tmp_path_factory):
     return out, result.output
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["validate"], ["calibrate"]])
+@pytest.mark.parametrize(
+    "command", [[], ["generate"], ["validate"], ["calibrate"], ["train"], ["recommend"], ["plan"]]
+)
 def test_every_command_has_help(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
@@ -193,3 +195,65 @@ def test_calibrate_strict_fails_when_a_target_is_missed(generated):
     out, _ = generated
     result = CliRunner().invoke(main, ["calibrate", str(out), "--strict"])
     assert ("FAIL" in result.output) == (result.exit_code == 1)
+
+
+def test_train_the_sequence_learner_then_plan(generated, tmp_path):
+    out, _ = generated
+    model = tmp_path / "sequence"
+    trained = CliRunner().invoke(
+        main,
+        ["train", "--data", str(out), "--learner", "sequence", "--out", str(model)]
+        + ["--n-bags", "2"],
+    )
+    assert trained.exit_code == 0, trained.output
+    assert (model / "transitions.json").exists()
+    target = tmp_path / "plans.parquet"
+    result = CliRunner().invoke(
+        main,
+        ["plan", "--model", str(model), "--data", str(out), "--k", "2", "--out", str(target)],
+    )
+    assert result.exit_code == 0, result.output
+    plans = pd.read_parquet(target)
+    persons = pd.read_parquet(out / "persons")
+    assert list(plans.columns) == [
+        "person_id",
+        "position",
+        "intervention",
+        "p_progress",
+        "expected_step",
+    ]
+    assert len(plans) == 2 * len(persons)
+    assert set(plans["position"]) == {1, 2}
+    reach = CliRunner().invoke(
+        main,
+        ["plan", "--model", str(model), "--data", str(out), "--k", "1", "--out", str(target)]
+        + ["--objective", "reach", "--target-step", "4"],
+    )
+    assert reach.exit_code == 0, reach.output
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--k", "6"], "'--k': 6 is not in the range 1<=x<=5"),
+        (["--k", "0"], "'--k': 0 is not in the range 1<=x<=5"),
+        (["--objective", "jobs"], "'--objective'"),
+        (["--target-step", "7"], "'--target-step'"),
+    ],
+)
+def test_plan_names_a_bad_setting(generated, tmp_path, flags, message):
+    out, _ = generated
+    result = CliRunner().invoke(
+        main,
+        ["plan", "--model", str(tmp_path), "--data", str(out), "--out", str(tmp_path / "p.pq")]
+        + flags,
+    )
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_plan_without_a_trained_model_says_so(generated, tmp_path):
+    out, _ = generated
+    result = CliRunner().invoke(
+        main, ["plan", "--model", str(tmp_path), "--data", str(out), "--out", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 1 and "adapt train" in result.output

@@ -204,3 +204,10 @@ def test_transitions_round_trip_and_refuse_an_empty_table(transitions, tmp_path,
         StepTransitions.fit(data["episodes"].iloc[:0])
     with pytest.raises(FileNotFoundError, match="adapt train"):
         StepTransitions.load(tmp_path / "nothing")
+
+
+def test_transitions_from_an_older_or_foreign_file_are_named(transitions, tmp_path):
+    path = transitions.save(tmp_path)
+    path.write_text('{"back_rate": [0.1]}', "utf-8")
+    with pytest.raises(ValueError, match="does not hold step transitions.*adapt train"):
+        StepTransitions.load(tmp_path)

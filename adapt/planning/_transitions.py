@@ -90,7 +90,15 @@ class StepTransitions:
             raise FileNotFoundError(
                 f"no step transitions at {path}; `adapt train` writes them beside the model"
             )
-        return cls(**json.loads(path.read_text("utf-8")))
+        fields = json.loads(path.read_text("utf-8"))
+        expected = set(cls.__dataclass_fields__)
+        if not isinstance(fields, dict) or set(fields) != expected:
+            given = sorted(fields) if isinstance(fields, dict) else type(fields).__name__
+            raise ValueError(
+                f"{path} does not hold step transitions: expected fields {sorted(expected)}, "
+                f"found {given}; train the model again with `adapt train`"
+            )
+        return cls(**fields)
 
 
 def _progress_to(episodes: pd.DataFrame, catalogue: Catalogue, prior_weight: float) -> dict:
