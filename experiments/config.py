@@ -93,6 +93,16 @@ class FairnessConfig:
 
 
 @dataclass
+class PlanningConfig:
+    """k-step plans judged against the truth (simulated data only): see adapt.pipeline."""
+
+    enabled: bool = True
+    horizons: list[int] = field(default_factory=lambda: [1, 2, 3, 4])  # plan lengths k, 1..5
+    starts: int = 1000  # validation persons planned for (at most)
+    beam_width: int = 4  # plan prefixes the planner keeps per person
+
+
+@dataclass
 class TrackingConfig:
     uri: str | None = None  # null: MLFLOW_TRACKING_URI, else the embedded SQLite store
     local_root: str = "mlruns"  # the embedded store's folder, relative to the project
@@ -112,12 +122,15 @@ class ExperimentConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
+    planning: PlanningConfig = field(default_factory=PlanningConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
 def register() -> None:
     ConfigStore.instance().store(name="base_config", node=ExperimentConfig)
 
+
+MAX_HORIZON = 5  # adapt.planning.MAX_K, kept here so composing needs no planning import
 
 # Ranges the schema's types cannot express: (field, test, what is expected).
 _RANGES = (
@@ -138,6 +151,13 @@ _RANGES = (
     ("explain.n_permutations", lambda v: v >= 1, "an integer >= 1"),
     ("explain.top", lambda v: v >= 1, "an integer >= 1"),
     ("fairness.min_group_size", lambda v: v >= 1, "an integer >= 1"),
+    (
+        "planning.horizons",
+        lambda v: len(v) > 0 and all(1 <= k <= MAX_HORIZON for k in v),
+        f"a non-empty list of plan lengths from 1 to {MAX_HORIZON}",
+    ),
+    ("planning.starts", lambda v: v >= 1, "an integer >= 1"),
+    ("planning.beam_width", lambda v: v >= 1, "an integer >= 1"),
     ("tracking.timeout_seconds", lambda v: v >= 1, "an integer >= 1"),
 )
 

@@ -1,4 +1,4 @@
-"""The main experiment: data -> decision points -> learner -> evaluation, fairness, explanation.
+"""The main experiment: data -> decision points -> learner -> evaluation, plans, fairness, SHAP.
 
     python -m experiments.run                         # the default experiment (configs/)
     python -m experiments.run model=x seed=3          # any override
@@ -99,7 +99,13 @@ def run(cfg: DictConfig) -> dict:
     from adapt.fairness import plot_audit
     from adapt.features import decision_points
     from adapt.models import make_learner
-    from adapt.pipeline import audit_groups, evaluate_recommender, split_persons
+    from adapt.pipeline import (
+        audit_groups,
+        evaluate_plans,
+        evaluate_recommender,
+        planning_skip_reason,
+        split_persons,
+    )
     from adapt.tracking import git_revision, log_inputs, log_table
 
     timings: dict[str, float] = {}
@@ -154,6 +160,26 @@ def run(cfg: DictConfig) -> dict:
         )
     metrics = {**evaluation.metrics, "n_train_decision_points": float(len(train))}
     tables, plots = dict(evaluation.tables), list(evaluation.plots)
+    if cfg.planning.enabled:
+        skip = planning_skip_reason(data)
+        if skip:
+            print(f"planning: skipped, {skip}")
+        else:
+            pl = cfg.planning
+            with timed(timings, "planning"):
+                planned = evaluate_plans(
+                    learner,
+                    data,
+                    valid.keys["person_id"],
+                    horizons=list(pl.horizons),
+                    n_starts=pl.starts,
+                    beam_width=pl.beam_width,
+                    seed=seed,
+                    plot_dir=plot_dir,
+                )
+            metrics.update(planned.metrics)
+            tables["planning_report"] = planned.report
+            plots.extend(planned.plots)
     if cfg.fairness.enabled:
         with timed(timings, "fairness"):
             audit = audit_groups(
@@ -237,6 +263,13 @@ def print_summary(metrics: dict, run_id: str) -> None:
     gaps = {k.removeprefix("fairness_gap_"): v for k, v in metrics.items() if "fairness_gap_" in k}
     if gaps:
         print(f"  {'gender gap':<16} value {gaps['value']:.3f}, gain {gaps['gain']:.3f}")
+    closures = {
+        k.removeprefix("plan_gain_closure_"): v
+        for k, v in metrics.items()
+        if k.startswith("plan_gain_closure_")
+    }
+    if closures:
+        print("  plan-gain close ", "  ".join(f"{k} {v:.3f}" for k, v in closures.items()))
     print("  seconds        ", "  ".join(f"{k[5:-2]} {v:.1f}" for k, v in stages.items()))
 
 

@@ -4,6 +4,7 @@ These run `python -m experiments.run` for real (Hydra, the joblib launcher, MLfl
 store) on a small simulated world.
 """
 
+import math
 import os
 import shutil
 import socket
@@ -75,6 +76,15 @@ def test_default_config_composes_with_its_schema():
     assert cfg.data.name == "mia" and cfg.data.n_persons == 2234
     assert cfg.model.learner.value == "s"
     assert cfg.evaluation.metric == "regret_closure"
+    assert cfg.planning.enabled and list(cfg.planning.horizons) == [1, 2, 3, 4]
+    assert not compose_config(["planning=off"]).planning.enabled
+
+
+def test_the_schema_allows_the_planners_horizons():
+    from adapt.planning import MAX_K
+    from experiments.config import MAX_HORIZON
+
+    assert MAX_HORIZON == MAX_K
 
 
 @pytest.mark.parametrize(
@@ -86,6 +96,8 @@ def test_default_config_composes_with_its_schema():
         ("evaluation.min_uplift=lots", "min_uplift"),
         ("seed=abc", "seed"),
         ("model=zz", "zz"),
+        ("planning.horizons=[a]", "horizons"),
+        ("planning.start=5", "start"),
     ],
 )
 def test_mistyped_keys_and_wrong_types_fail_at_composition(override, message):
@@ -109,6 +121,14 @@ def test_mistyped_keys_and_wrong_types_fail_at_composition(override, message):
             "data: unknown world parameter 'knobs.effect_scal'",
         ),
         ("data=folder", "data.path: the folder source needs a path"),
+        (
+            "planning.horizons=[0]",
+            "planning.horizons: expected a non-empty list of plan lengths from 1 to 5, got [0]",
+        ),
+        ("planning.horizons=[1,6]", "planning.horizons: expected a non-empty list"),
+        ("planning.horizons=[]", "planning.horizons: expected a non-empty list"),
+        ("planning.starts=-1", "planning.starts: expected an integer >= 1, got -1"),
+        ("planning.beam_width=0", "planning.beam_width: expected an integer >= 1, got 0"),
     ],
 )
 def test_out_of_range_settings_are_named(override, message):
@@ -152,10 +172,13 @@ def test_default_settings_have_no_problems():
 
 
 def test_out_of_range_setting_on_the_command_line_stops_before_any_work(tmp_path):
-    done = run_experiment(tmp_path, "data.n_persons=0", "model.n_jobs=0", check=False)
+    done = run_experiment(
+        tmp_path, "data.n_persons=0", "model.n_jobs=0", "planning.horizons=[0]", check=False
+    )
     assert done.returncode != 0
     assert "data.n_persons: expected an integer >= 1, got 0" in done.stderr
     assert "model.n_jobs: expected an integer >= 1, got 0" in done.stderr
+    assert "planning.horizons: expected a non-empty list of plan lengths" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "mlruns").exists()
 
@@ -193,7 +216,14 @@ def test_unreachable_tracking_store_stops_before_any_work(tmp_path):
 
 # -- runs ---------------------------------------------------------------------------------------
 def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path):
-    run_experiment(tmp_path, "data=small", "data.calibration_targets=mia", "explain.n_rows=10")
+    run_experiment(
+        tmp_path,
+        "data=small",
+        "data.calibration_targets=mia",
+        "explain.n_rows=10",
+        "planning.horizons=[1,2]",
+        "planning.starts=150",
+    )
     client = client_for(tmp_path)
     (run,) = runs_of(client)
     assert run.info.status == "FINISHED"
@@ -208,8 +238,17 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
         "time_train_s",
         "fairness_gap_value",
         "fairness_gap_share_employment_support",
+        "time_planning_s",
     ):
         assert metric in run.data.metrics
+    planned = {k: v for k, v in run.data.metrics.items() if k.startswith("plan_")}
+    assert set(planned) == {
+        f"{name}_k{k}"
+        for name in ("plan_gain_closure", "plan_value", "plan_value_behaviour", "plan_value_best")
+        for k in (1, 2)
+    }
+    assert all(math.isfinite(v) for v in planned.values())
+    assert run.data.metrics["n_plan_starts"] == 150
     files = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {
         "config.json",
@@ -217,12 +256,19 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
         "calibration_report.csv",
         "fairness_by_group.csv",
         "feature_importance.csv",
+        "planning_report.csv",
         "plots",
     } <= files
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert plots == {
         f"plots/{name}.png"
-        for name in ("policy_values", "qini_curves", "fairness", "feature_importance")
+        for name in (
+            "policy_values",
+            "qini_curves",
+            "fairness",
+            "feature_importance",
+            "plan_values",
+        )
     }
 
     champion = client.get_model_version_by_alias("adapt-recommender", "champion")
@@ -233,7 +279,7 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
 
 
 def test_same_config_and_seed_give_the_same_metrics_to_the_last_digit(tmp_path):
-    args = ("data=small", "tracking.register=false", "seed=4", "explain.n_rows=10")
+    args = ("data=small", "tracking.register=false", "seed=4", "explain.n_rows=10", "planning=off")
     run_experiment(tmp_path, *args)
     run_experiment(tmp_path, *args)
     first, second = runs_of(client_for(tmp_path))
@@ -243,12 +289,23 @@ def test_same_config_and_seed_give_the_same_metrics_to_the_last_digit(tmp_path):
 
     assert results(first) == results(second)
     assert len(results(first)) > 10
+    assert not any(k.startswith("plan_") or k == "time_planning_s" for k in first.data.metrics)
+    artifacts = {a.path for a in client_for(tmp_path).list_artifacts(first.info.run_id, "plots")}
+    assert "plots/plan_values.png" not in artifacts
     tag = "adapt.data_fingerprint"
     assert first.data.tags[tag] == second.data.tags[tag]
 
 
 def test_sweep_nests_children_summarises_and_resumes(tmp_path):
-    args = ("-m", "data=small", "model=s,t", "seed=0,1", "tracking.register=false", "explain=off")
+    args = (
+        "-m",
+        "data=small",
+        "model=s,t",
+        "seed=0,1",
+        "tracking.register=false",
+        "explain=off",
+        "planning=off",
+    )
     done = run_experiment(tmp_path, *args)
     assert "started sweep run" in done.stdout
     client = client_for(tmp_path)
@@ -318,7 +375,9 @@ def mlflow_server(tmp_path):
 
 
 def test_mlflow_tracking_uri_sends_runs_to_a_real_server(tmp_path, mlflow_server):
-    run_experiment(tmp_path, "data=small", "explain=off", tracking_uri=mlflow_server)
+    run_experiment(
+        tmp_path, "data=small", "explain=off", "planning=off", tracking_uri=mlflow_server
+    )
     client = MlflowClient(mlflow_server, mlflow_server)
     experiment = client.get_experiment_by_name("adapt")
     (run,) = client.search_runs([experiment.experiment_id])
@@ -346,8 +405,10 @@ def test_folder_without_truth_is_judged_by_the_dr_estimate(tmp_path):
         capture_output=True,
     )
     shutil.rmtree(data / "truth")
-    run_experiment(tmp_path, "data=folder", f"data.path={data}", "explain=off")
+    done = run_experiment(tmp_path, "data=folder", f"data.path={data}", "explain=off")
+    assert "planning: skipped, the folder data were not simulated in this run" in done.stdout
     (run,) = runs_of(client_for(tmp_path))
+    assert not any(k.startswith("plan_") for k in run.data.metrics)
     assert "regret_closure" not in run.data.metrics
     assert run.data.tags["adapt.validation_metric"] == "dr_value"
     assert run.data.metrics["validation_metric"] == run.data.metrics["dr_value"]

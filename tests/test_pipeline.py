@@ -7,9 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapt.contract import ContractError
+from adapt.evaluation._plots import plot_plan_values
 from adapt.features import decision_points
 from adapt.models import make_learner
-from adapt.pipeline import evaluate_recommender, folder_data, simulated_data, split_persons
+from adapt.pipeline import (
+    evaluate_plans,
+    evaluate_recommender,
+    folder_data,
+    planning_skip_reason,
+    simulated_data,
+    split_persons,
+)
 from adapt.simulation import generate
 
 
@@ -117,3 +125,44 @@ def test_evaluation_is_deterministic(small, fitted):
     first = evaluate_recommender(model, valid, small.truth, n_bootstrap=20, seed=5)
     second = evaluate_recommender(model, valid, small.truth, n_bootstrap=20, seed=5)
     assert first.metrics == second.metrics
+
+
+# -- plans ----------------------------------------------------------------------------------------
+def test_plans_are_judged_per_horizon_on_validation_persons(small, fitted, tmp_path):
+    model, valid = fitted
+    ids = valid.keys["person_id"]
+    result = evaluate_plans(
+        model, small, ids, horizons=(1, 2), n_starts=40, beam_width=2, seed=1, plot_dir=tmp_path
+    )
+    report, m = result.report, result.metrics
+    assert list(report["k"]) == [1, 2] and m["n_plan_starts"] == 40
+    for k in (1, 2):
+        for name in ("plan_gain_closure", "plan_value", "plan_value_behaviour", "plan_value_best"):
+            assert np.isfinite(m[f"{name}_k{k}"])
+        assert m[f"plan_value_k{k}"] <= m[f"plan_value_best_k{k}"] + 1e-9
+    row = report.set_index("k").loc[2]
+    assert m["plan_value_k2"] == row["v_plans"]
+    assert m["plan_gain_closure_k2"] == pytest.approx(
+        (row["v_plans"] - row["v_behaviour"]) / (row["v_best_plan"] - row["v_behaviour"])
+    )
+    assert "person_id" not in report  # aggregates only
+    assert [p.name for p in result.plots] == ["plan_values.png"]
+    assert result.plots[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # More starts than validation persons: every one with a recorded episode is used.
+    everyone = evaluate_plans(model, small, ids, horizons=(1,), n_starts=10**6, seed=1)
+    assert everyone.metrics["n_plan_starts"] == ids.nunique()
+
+
+def test_plans_need_a_world_simulated_in_the_run(small, fitted, tmp_path):
+    model, valid = fitted
+    generate(tmp_path / "d", 60, seed=1)
+    folder = folder_data(tmp_path / "d")
+    assert planning_skip_reason(small) is None
+    assert "no world" in planning_skip_reason(folder)
+    with pytest.raises(ValueError, match="no world to judge plans against"):
+        evaluate_plans(model, folder, valid.keys["person_id"])
+
+
+def test_plan_values_plot_refuses_a_table_without_its_columns(tmp_path):
+    with pytest.raises(ValueError, match="v_best_plan"):
+        plot_plan_values(pd.DataFrame({"k": [1], "v_plans": [0.5]}), tmp_path / "p.png")

@@ -138,3 +138,58 @@ def plot_policy_values(table: pd.DataFrame, path) -> Path:
     ax.legend(handles=handles, fontsize=8, loc="upper left")
     ax.set_title("Policy values with bootstrap intervals (labels: regret closed)", fontsize=10)
     return save_png(fig, path)
+
+
+_PLAN_LINES = (
+    ("v_behaviour", "behaviour (caseworkers)", _BASELINE_COLOUR, "s", "--"),
+    ("v_plans", "the learner's plans", _POLICY_COLOUR, "o", "-"),
+    ("v_best_plan", "best plan (truth)", "black", "^", ":"),
+)
+
+
+def plot_plan_values(report: pd.DataFrame, path) -> Path:
+    """Write the value of k-step plans against the horizon k: behaviour, plans and best plan.
+
+    Parameters
+    ----------
+    report : DataFrame
+        From :func:`planning_report` (k, v_behaviour, v_plans, v_best_plan; plan_gain_closure
+        is printed beside the plans' points when present).
+    path : str or Path
+        PNG file to write; parent folders are created.
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
+    needed = ["k"] + [column for column, *_ in _PLAN_LINES]
+    if not isinstance(report, pd.DataFrame) or not set(needed) <= set(report.columns):
+        got = list(report.columns) if isinstance(report, pd.DataFrame) else type(report).__name__
+        raise ValueError(f"report must be a DataFrame with columns {needed}, got {got}")
+    if report.empty:
+        raise ValueError("report is empty: nothing to plot")
+    report = report.sort_values("k")
+    k = report["k"].to_numpy()
+    fig = Figure(figsize=(5.5, 4.0), layout="constrained")
+    ax = fig.subplots()
+    for column, label, colour, marker, style in _PLAN_LINES:
+        ax.plot(k, report[column], color=colour, marker=marker, ls=style, lw=1.5, label=label)
+    if "plan_gain_closure" in report:
+        for ki, v, closure in zip(k, report["v_plans"], report["plan_gain_closure"], strict=True):
+            if np.isfinite(closure):
+                ax.annotate(
+                    f"{closure:.0%}",
+                    (ki, v),
+                    xytext=(6, -10),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color="dimgrey",
+                )
+    ax.set_xticks(k)
+    ax.set_xlabel("horizon k (episodes planned)")
+    ax.set_ylabel("expected steps gained (truth)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("Plan values by horizon (labels: plan-gain closure)", fontsize=10)
+    return save_png(fig, path)

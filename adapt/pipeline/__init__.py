@@ -3,18 +3,23 @@
 :func:`simulated_data` and :func:`folder_data` give :class:`ExperimentData` with a fingerprint of
 what produced it; :func:`split_persons` keeps each person's history on one side;
 :func:`evaluate_recommender` scores a fitted learner's recommendations on held-out persons and
-:func:`audit_groups` compares them across groups (gender by default).
+:func:`audit_groups` compares them across groups (gender by default); :func:`evaluate_plans`
+judges the learner's k-step plans against the truth of a world simulated in the run.
 """
 
 from adapt.pipeline._data import ExperimentData, folder_data, simulated_data, split_persons
 from adapt.pipeline._evaluate import Evaluation, audit_groups, evaluate_recommender
+from adapt.pipeline._planning import PlanEvaluation, evaluate_plans, planning_skip_reason
 
 __all__ = [
     "Evaluation",
     "audit_groups",
     "ExperimentData",
+    "evaluate_plans",
     "evaluate_recommender",
     "folder_data",
+    "PlanEvaluation",
+    "planning_skip_reason",
     "simulated_data",
     "split_persons",
 ]

@@ -19,7 +19,8 @@ class ExperimentData:
     """persons and episodes (and the truth, when simulated) with a fingerprint of their inputs.
 
     ``fingerprint`` is a SHA-256 of what produced the data: the world's parameters, the
-    catalogue, the size and the seed for a simulation; the files' bytes for a folder.
+    catalogue, the size and the seed for a simulation; the files' bytes for a folder. ``world``
+    and ``seed`` are the simulation's (None for a folder), so its truth can be asked again.
     """
 
     persons: pd.DataFrame
@@ -28,6 +29,8 @@ class ExperimentData:
     fingerprint: str
     source: str
     description: dict = field(default_factory=dict)
+    world: World | None = None
+    seed: int | None = None
 
     @property
     def simulated(self) -> bool:
@@ -60,6 +63,8 @@ def simulated_data(
         fingerprint=_sha256(inputs),
         source="simulated",
         description={"preset": preset, "n_persons": n_persons, "seed": seed},
+        world=world,
+        seed=seed,
     )
 
 
