@@ -26,6 +26,17 @@ from adapt.contract._schemas import (
 from adapt.contract._violations import ContractError, Violation
 
 # The allowed values of each categorical column, for the modules downstream of the contract.
+# The episodes table's columns, in the contract's order.
+EPISODE_COLUMNS = (
+    "person_id",
+    "episode_no",
+    "intervention",
+    "start_day",
+    "end_day",
+    "hours",
+    "step_before",
+    "step_after",
+)
 LEVELS = {
     "gender": GENDERS,
     "income_source": INCOME_SOURCES,
@@ -36,6 +47,7 @@ LEVELS = {
 }
 
 __all__ = [
+    "EPISODE_COLUMNS",
     "EXIT_REASONS",
     "GENDERS",
     "LEVELS",

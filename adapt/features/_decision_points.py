@@ -10,6 +10,7 @@ import pandas as pd
 from adapt.catalogue import Catalogue, load_catalogue
 from adapt.contract import LEVELS
 from adapt.features._ordered import ordered_history
+from adapt.features._rows import earlier_rows
 
 KEYS = ("person_id", "episode_no")
 CATEGORIES = {
@@ -149,17 +150,11 @@ def _hours_running_at(ep: pd.DataFrame, hours: np.ndarray, decision_day: np.ndar
     Episodes overlap rarely and briefly (coordination beside one other episode), so comparing
     each row with the few rows before it of the same person is enough.
     """
-    person = ep["person_id"].to_numpy()
     end = ep["end_day"].to_numpy(float)
     out = np.zeros_like(hours)
-    for lag in range(1, 1 + int(ep["episode_no"].max()) if len(ep) else 1):
-        row = np.arange(lag, len(ep))
-        earlier = row - lag
-        same = person[earlier] == person[row]
-        if not same.any():
-            break
-        running = same & (end[earlier] > decision_day[row])
-        out[row[running]] += hours[earlier[running]]
+    for row, earlier in earlier_rows(ep):
+        running = end[earlier] > decision_day[row]
+        np.add.at(out, row[running], hours[earlier[running]])
     return out
 
 

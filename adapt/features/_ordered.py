@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from adapt.catalogue import Catalogue
+from adapt.features._rows import earlier_rows
 
 NONE = "none"
 LAGS = 3  # the last three interventions, one column each
@@ -103,16 +104,10 @@ def _last_earlier_row(ep: pd.DataFrame, mark: np.ndarray) -> np.ndarray:
 
 def _hours_since(ep: pd.DataFrame, after_row: np.ndarray, decision_day: np.ndarray) -> np.ndarray:
     """Hours of the person's earlier rows after `after_row` that had ended by the decision day."""
-    person = ep["person_id"].to_numpy()
     end = ep["end_day"].to_numpy(float)
     hours = ep["hours"].to_numpy(float)
     out = np.zeros(len(ep))
-    for lag in range(1, 1 + int(ep["episode_no"].max()) if len(ep) else 1):
-        row = np.arange(lag, len(ep))
-        earlier = row - lag
-        same = person[earlier] == person[row]
-        if not same.any():
-            break
-        counted = same & (earlier > after_row[row]) & (end[earlier] <= decision_day[row])
+    for row, earlier in earlier_rows(ep):
+        counted = (earlier > after_row[row]) & (end[earlier] <= decision_day[row])
         np.add.at(out, row[counted], hours[earlier[counted]])
     return out

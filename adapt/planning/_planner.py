@@ -15,22 +15,12 @@ import numpy as np
 import pandas as pd
 
 from adapt.catalogue import load_catalogue
-from adapt.contract import validate_tables
+from adapt.contract import EPISODE_COLUMNS, validate_tables
 from adapt.features import next_decision_points_for
 from adapt.planning._transitions import StepTransitions
 
 OBJECTIVES = ("steps", "reach")
 MAX_K = 5
-EPISODE_COLUMNS = [
-    "person_id",
-    "episode_no",
-    "intervention",
-    "start_day",
-    "end_day",
-    "hours",
-    "step_before",
-    "step_after",
-]
 # Ranks prefixes under the `reach` objective before the target can be reached: a step nearer
 # the target is worth a little, never as much as reaching it.
 REACH_TIEBREAK = 1e-3
@@ -320,7 +310,7 @@ class _Histories:
     def __init__(self, persons: pd.DataFrame, episodes: pd.DataFrame, catalogue):
         self.persons = persons.reset_index(drop=True)
         ids = self.persons["person_id"].to_numpy()
-        ep = episodes[EPISODE_COLUMNS].copy()
+        ep = episodes[list(EPISODE_COLUMNS)].copy()
         ep["_row"] = pd.Index(ids).get_indexer(ep["person_id"])
         if (ep["_row"] < 0).any():
             missing = ep.loc[ep["_row"] < 0, "person_id"].unique()[:5].tolist()
@@ -356,7 +346,7 @@ class _Histories:
         take = np.repeat(self.first[person], counts) + (
             np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         )
-        recorded = self.episodes.iloc[take][EPISODE_COLUMNS].assign(
+        recorded = self.episodes.iloc[take][list(EPISODE_COLUMNS)].assign(
             person_id=np.repeat(ids, counts)
         )
         planned = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from adapt.contract import EPISODE_COLUMNS
 from adapt.simulation._dynamics import Dynamics
 from adapt.simulation._engine import (
     DecisionContext,
@@ -21,7 +22,7 @@ from adapt.simulation._engine import (
     health_shock,
 )
 from adapt.simulation._random import CounterRNG
-from adapt.simulation._starts import EPISODE_COLUMNS, StartStates
+from adapt.simulation._starts import StartStates
 
 
 def closed_loop(

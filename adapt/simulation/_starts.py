@@ -7,20 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from adapt.contract import EPISODE_COLUMNS
 from adapt.simulation._dynamics import State
 from adapt.simulation._engine import DecisionContext, _take
 from adapt.simulation._population import Population
-
-EPISODE_COLUMNS = (
-    "person_id",
-    "episode_no",
-    "intervention",
-    "start_day",
-    "end_day",
-    "hours",
-    "step_before",
-    "step_after",
-)
 
 
 @dataclass
