@@ -285,12 +285,19 @@ def recommend(model_dir, data, out, min_uplift, interval):
     help="Plan prefixes kept per person at each position (1: greedy chaining).",
 )
 @click.option(
+    "--max-history",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Refuse persons with more recorded episodes than this.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
     help="Parquet file to write, one row per person and position.",
 )
-def plan(model_dir, data, k, objective, target_step, beam_width, out):
+def plan(model_dir, data, k, objective, target_step, beam_width, max_history, out):
     """Plan the next K interventions, in order, for every person in DATA."""
     from adapt.models import load_model
     from adapt.planning import Planner, StepTransitions
@@ -305,6 +312,7 @@ def plan(model_dir, data, k, objective, target_step, beam_width, out):
             objective=objective,
             target_step=target_step,
             beam_width=beam_width,
+            max_history=max_history,
         )
         table = planner.plan(persons, episodes)
     except (ValueError, TypeError, FileNotFoundError) as error:

@@ -230,6 +230,12 @@ def test_train_the_sequence_learner_then_plan(generated, tmp_path):
         + ["--objective", "reach", "--target-step", "4"],
     )
     assert reach.exit_code == 0, reach.output
+    capped = CliRunner().invoke(
+        main,
+        ["plan", "--model", str(model), "--data", str(out), "--out", str(target)]
+        + ["--max-history", "1"],
+    )
+    assert capped.exit_code == 1 and "at most 1 (max_history)" in capped.output
 
 
 @pytest.mark.parametrize(
