@@ -489,3 +489,40 @@ def test_plots_write_png_files(tmp_path):
     with pytest.raises(ValueError, match="curves must be a DataFrame with columns"):
         plot_qini_curves(table, tmp_path / "bad.png")
     assert set(BASELINES) <= set(table.index)
+
+
+def test_plan_gain_closure_is_the_share_of_the_gap_closed():
+    from adapt.evaluation import plan_gain_closure
+
+    assert plan_gain_closure(1.5, 1.0, 2.0) == pytest.approx(0.5)
+    assert plan_gain_closure(1.0, 1.0, 2.0) == 0.0
+    assert plan_gain_closure(0.5, 1.0, 2.0) == pytest.approx(-0.5)
+    assert np.isnan(plan_gain_closure(1.0, 1.0, 1.0))
+
+
+def test_the_planning_report_puts_plans_between_the_caseworkers_and_the_best_plan():
+    from adapt.evaluation import planning_report
+    from adapt.features import decision_points
+    from adapt.models import SLearner
+    from adapt.planning import Planner, StepTransitions
+    from adapt.simulation import Oracle
+
+    data = simulate(1500, seed=21)
+    train = data["persons"]["person_id"].iloc[:1100]
+    is_train = data["episodes"]["person_id"].isin(train)
+    episodes = data["episodes"][is_train]
+    persons = data["persons"][data["persons"]["person_id"].isin(train)]
+    points = decision_points(persons, episodes)
+    model = SLearner(n_estimators=60, n_bags=2).fit(
+        points.features, points.treatment, points.outcome, points.keys["person_id"]
+    )
+    oracle = Oracle(seed=21)
+    test_persons = data["persons"][~data["persons"]["person_id"].isin(train)]
+    start = oracle.start_states(test_persons, data["episodes"][~is_train], seed=0)
+    planner = Planner(model, StepTransitions.fit(episodes), beam_width=2)
+    report = planning_report(oracle, start, planner, horizons=(1, 2), seed=0)
+    assert list(report["k"]) == [1, 2]
+    assert (report["v_best_plan"] >= report["v_plans"] - 1e-9).all()
+    assert (report["v_best_plan"] > report["v_behaviour"]).all()
+    assert (report["plan_gain_closure"] > 0).all() and (report["plan_gain_closure"] <= 1).all()
+    assert (report["v_plans"].diff().dropna() > 0).all()  # a longer plan gains more steps
