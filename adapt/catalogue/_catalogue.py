@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -107,12 +108,15 @@ def _in_language(entry, language: str) -> str:
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read a catalogue YAML file; without `path`, the built-in MIA catalogue."""
     if path is None:
-        text = resources.files("adapt.catalogue").joinpath("catalogue.yaml").read_text("utf-8")
-        source = "<built-in>"
-    else:
-        text = Path(path).read_text("utf-8")
-        source = str(path)
-    return parse_catalogue(yaml.safe_load(text), source=source)
+        return _built_in_catalogue()
+    return parse_catalogue(yaml.safe_load(Path(path).read_text("utf-8")), source=str(path))
+
+
+@functools.cache
+def _built_in_catalogue() -> Catalogue:
+    # Parsed once per process: the planner and the service ask for it on every call.
+    text = resources.files("adapt.catalogue").joinpath("catalogue.yaml").read_text("utf-8")
+    return parse_catalogue(yaml.safe_load(text), source="<built-in>")
 
 
 def parse_catalogue(raw: dict, source: str = "<dict>") -> Catalogue:
