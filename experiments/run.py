@@ -269,7 +269,7 @@ def print_summary(metrics: dict, run_id: str) -> None:
         if k.startswith("plan_gain_closure_")
     }
     if closures:
-        print("  plan-gain close ", "  ".join(f"{k} {v:.3f}" for k, v in closures.items()))
+        print(f"  {'plan closure':<16}", "  ".join(f"{k} {v:.3f}" for k, v in closures.items()))
     print("  seconds        ", "  ".join(f"{k[5:-2]} {v:.1f}" for k, v in stages.items()))
 
 

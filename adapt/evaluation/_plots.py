@@ -187,6 +187,7 @@ def plot_plan_values(report: pd.DataFrame, path) -> Path:
                     color="dimgrey",
                 )
     ax.set_xticks(k)
+    ax.set_xlim(k.min() - 0.3, k.max() + 0.5)  # room for the last label
     ax.set_xlabel("horizon k (episodes planned)")
     ax.set_ylabel("expected steps gained (truth)")
     ax.grid(alpha=0.3)
