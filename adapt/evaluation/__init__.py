@@ -26,7 +26,7 @@ from adapt.evaluation._planning import (
     planning_report,
     repeatable_flags,
 )
-from adapt.evaluation._plots import plot_policy_values, plot_qini_curves
+from adapt.evaluation._plots import plot_plan_values, plot_policy_values, plot_qini_curves
 from adapt.evaluation._policy import (
     BASELINES,
     baseline_choices,
@@ -54,6 +54,7 @@ __all__ = [
     "open_loop_value",
     "plan_gain_closure",
     "planning_report",
+    "plot_plan_values",
     "plot_policy_values",
     "plot_qini_curves",
     "policy_value",

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from adapt.evaluation import planning_report
-from adapt.evaluation._plots import plot_plan_values
+from adapt.evaluation import planning_report, plot_plan_values
 from adapt.pipeline._data import ExperimentData
 from adapt.planning import Planner, StepTransitions
 from adapt.simulation import Oracle
