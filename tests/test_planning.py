@@ -5,6 +5,8 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapt.contract import ContractError
 from adapt.features import decision_points, next_decision_points_for
@@ -23,6 +25,14 @@ def model(request, data):
     learner = request.param(n_estimators=40, n_bags=2, random_state=0)
     points = decision_points(data["persons"], data["episodes"], history=learner.history)
     return learner.fit(points.features, points.treatment, points.outcome, points.keys["person_id"])
+
+
+@pytest.fixture(scope="module")
+def small_model(data):
+    points = decision_points(data["persons"], data["episodes"])
+    return SLearner(n_estimators=20, n_bags=2).fit(
+        points.features, points.treatment, points.outcome, points.keys["person_id"]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +221,27 @@ def test_transitions_from_an_older_or_foreign_file_are_named(transitions, tmp_pa
     path.write_text('{"back_rate": [0.1]}', "utf-8")
     with pytest.raises(ValueError, match="does not hold step transitions.*adapt train"):
         StepTransitions.load(tmp_path)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    k=st.integers(-2, 7),
+    target_step=st.integers(-1, 7),
+    beam_width=st.integers(-1, 6),
+    objective=st.sampled_from(["steps", "reach", "", "Steps"]),
+)
+def test_any_setting_gives_a_plan_or_names_what_is_wrong(
+    data, small_model, transitions, k, target_step, beam_width, objective
+):
+    model = small_model
+    persons, episodes = _some(data, 5, offset=20)
+    settings_ok = 1 <= k <= 5 and 1 <= target_step <= 5 and beam_width >= 1
+    if not settings_ok or objective not in ("steps", "reach"):
+        with pytest.raises(ValueError, match="k|target_step|beam_width|objective"):
+            Planner(model, transitions, k, objective, target_step, beam_width)
+        return
+    plans = Planner(model, transitions, k, objective, target_step, beam_width).search(
+        persons, episodes
+    )
+    assert plans.interventions.shape == (5, k)
+    assert np.isfinite(plans.value).all() and (plans.value >= -k).all()
