@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from adapt.catalogue import load_catalogue
 from adapt.contract import (
+    EPISODE_COLUMNS,
     ContractError,
     Violation,
     check_folder,
@@ -81,17 +82,7 @@ def make_episodes() -> pd.DataFrame:
         ("p4", 1, "mobilisation_course", 0, 70, 90.0, 0, 1),
         ("p4", 2, "mi_counselling", 70, 120, 6.0, 1, 0),  # a step back
     ]
-    cols = [
-        "person_id",
-        "episode_no",
-        "intervention",
-        "start_day",
-        "end_day",
-        "hours",
-        "step_before",
-        "step_after",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=list(EPISODE_COLUMNS))
 
 
 def make_truth() -> pd.DataFrame:

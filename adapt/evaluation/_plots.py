@@ -87,12 +87,7 @@ def plot_policy_values(table: pd.DataFrame, path) -> Path:
     Path
         `path`.
     """
-    needed = ("value", "value_low", "value_high")
-    if not isinstance(table, pd.DataFrame) or not set(needed) <= set(table.columns):
-        got = list(table.columns) if isinstance(table, pd.DataFrame) else type(table).__name__
-        raise ValueError(f"table must be a DataFrame with columns {list(needed)}, got {got}")
-    if table.empty:
-        raise ValueError("table is empty: nothing to plot")
+    _check_frame(table, "table", ["value", "value_low", "value_high"])
     kind = table["kind"] if "kind" in table else pd.Series("policy", index=table.index)
     baseline = (kind == "baseline").to_numpy()
     value = table["value"].to_numpy(dtype=float)
@@ -163,12 +158,7 @@ def plot_plan_values(report: pd.DataFrame, path) -> Path:
     Path
         `path`.
     """
-    needed = ["k"] + [column for column, *_ in _PLAN_LINES]
-    if not isinstance(report, pd.DataFrame) or not set(needed) <= set(report.columns):
-        got = list(report.columns) if isinstance(report, pd.DataFrame) else type(report).__name__
-        raise ValueError(f"report must be a DataFrame with columns {needed}, got {got}")
-    if report.empty:
-        raise ValueError("report is empty: nothing to plot")
+    _check_frame(report, "report", ["k"] + [column for column, *_ in _PLAN_LINES])
     report = report.sort_values("k")
     k = report["k"].to_numpy()
     fig = Figure(figsize=(5.5, 4.0), layout="constrained")
@@ -194,3 +184,11 @@ def plot_plan_values(report: pd.DataFrame, path) -> Path:
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title("Plan values by horizon (labels: plan-gain closure)", fontsize=10)
     return save_png(fig, path)
+
+
+def _check_frame(frame, name: str, needed: list[str]) -> None:
+    if not isinstance(frame, pd.DataFrame) or not set(needed) <= set(frame.columns):
+        got = list(frame.columns) if isinstance(frame, pd.DataFrame) else type(frame).__name__
+        raise ValueError(f"{name} must be a DataFrame with columns {needed}, got {got}")
+    if frame.empty:
+        raise ValueError(f"{name} is empty: nothing to plot")
