@@ -278,8 +278,13 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
     assert "recommended" in model.predict(example).columns
 
 
+# Tracking mechanics, not model quality: a smaller model keeps these runs short.
+SMALL_MODEL = ("model.n_bags=2", "model.n_estimators=60", "evaluation.n_bootstrap=50")
+
+
 def test_same_config_and_seed_give_the_same_metrics_to_the_last_digit(tmp_path):
     args = ("data=small", "tracking.register=false", "seed=4", "explain.n_rows=10", "planning=off")
+    args += SMALL_MODEL
     run_experiment(tmp_path, *args)
     run_experiment(tmp_path, *args)
     first, second = runs_of(client_for(tmp_path))
@@ -305,6 +310,7 @@ def test_sweep_nests_children_summarises_and_resumes(tmp_path):
         "tracking.register=false",
         "explain=off",
         "planning=off",
+        *SMALL_MODEL,
     )
     done = run_experiment(tmp_path, *args)
     assert "started sweep run" in done.stdout

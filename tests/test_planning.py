@@ -245,3 +245,20 @@ def test_any_setting_gives_a_plan_or_names_what_is_wrong(
     )
     assert plans.interventions.shape == (5, k)
     assert np.isfinite(plans.value).all() and (plans.value >= -k).all()
+
+
+def test_a_region_the_model_never_saw_is_named_with_its_persons(data, transitions):
+    persons, episodes = _some(data, 400)
+    seen = persons["region"].value_counts().index[0]
+    points = decision_points(persons, episodes)
+    only = (points.features["region"] == seen).to_numpy()
+    model = SLearner(n_estimators=10, n_bags=2).fit(
+        points.features[only],
+        points.treatment[only],
+        points.outcome[only],
+        points.keys["person_id"][only],
+    )
+    others = persons[persons["region"] != seen]
+    with pytest.raises(ValueError, match=r"persons.region: the model never saw .*persons \['P"):
+        Planner(model, transitions, k=1).plan(persons, episodes)
+    assert len(others) > 0

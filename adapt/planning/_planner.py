@@ -100,6 +100,7 @@ class Planner:
         ``step_after``; step 0 with no episode yet). The tables must meet the data contract."""
         validate_tables(persons, episodes, catalogue=self.catalogue)
         self._check_history(episodes)
+        self._check_regions(persons)
         plans = self.search(persons, episodes)
         n = len(persons)
         return pd.DataFrame(
@@ -209,6 +210,18 @@ class Planner:
 
     def _final_value(self, beam) -> np.ndarray:
         return beam.score if self.objective == "steps" else beam.reached
+
+    def _check_regions(self, persons: pd.DataFrame) -> None:
+        seen = getattr(self.model, "seen_regions_", None)
+        if seen is None:
+            return
+        unseen = ~persons["region"].astype(str).isin(seen).to_numpy()
+        if unseen.any():
+            raise ValueError(
+                f"persons.region: the model never saw {sorted(set(persons['region'][unseen]))} "
+                f"(persons {persons['person_id'][unseen].head(5).tolist()}); it cannot plan "
+                "for them"
+            )
 
     def _check_history(self, episodes: pd.DataFrame) -> None:
         longest = episodes.groupby("person_id").size()
