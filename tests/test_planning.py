@@ -262,3 +262,18 @@ def test_a_region_the_model_never_saw_is_named_with_its_persons(data, transition
     with pytest.raises(ValueError, match=r"persons.region: the model never saw .*persons \['P"):
         Planner(model, transitions, k=1).plan(persons, episodes)
     assert len(others) > 0
+
+
+def test_the_first_position_reports_the_models_estimate_and_the_expected_step(
+    model, transitions, data
+):
+    persons, episodes = _some(data, 30, offset=50)
+    plans = Planner(model, transitions, k=2).search(persons, episodes)
+    points = next_decision_points_for(model, persons, episodes)
+    p = model.predict(points.features)
+    first = plans.interventions[:, 0]
+    estimate = np.array([p[f"p_{code}"].iloc[i] for i, code in enumerate(first)])
+    start = points.features["current_step"].to_numpy()
+    np.testing.assert_allclose(plans.p_progress[:, 0], np.where(start >= 5, 0, estimate))
+    # Two positions: the value is the expected step after both, less the start.
+    np.testing.assert_allclose(plans.expected_step[:, 1] - start, plans.value, atol=1e-9)

@@ -138,33 +138,30 @@ class Planner:
         branch = _Branches.start(start, self.target_step)
         beam = _Beams.start(n, reached=branch.reached.astype(float))
         for t in range(k):
-            p = self._estimates(history, beam, branch, t)
+            p = self._estimates(history, beam, branch)
             gain, reach = self._gains(p, branch)
-            score_now = np.zeros((len(beam), n_arms))
-            np.add.at(score_now, branch.beam, branch.weight[:, None] * gain)
-            reached_now = np.zeros((len(beam), n_arms))
-            np.add.at(reached_now, branch.beam, branch.weight[:, None] * reach)
+            weight = branch.weight[:, None]
+            score_now = _sum_by(branch.beam, weight * gain, len(beam))
+            reached_now = _sum_by(branch.beam, weight * reach, len(beam))
             allowed = offered[beam.person] & ~(
                 ~self._repeatable & (done[beam.person] | beam.contains(n_arms))
             )
             candidate = self._rank(beam, score_now, reached_now, allowed, last=t == k - 1)
             chosen_beam, chosen_arm = _top_per_person(beam.person, candidate, self.beam_width)
-            weight_p = np.zeros((len(beam), n_arms))
-            np.add.at(weight_p, branch.beam, branch.weight[:, None] * np.nan_to_num(p))
-            mass = np.zeros(len(beam))
-            np.add.at(mass, branch.beam, branch.weight)
+            # The model's estimate at this position: its mean over the step outcomes so far.
+            mean_p = _sum_by(branch.beam, weight * np.nan_to_num(p), len(beam)) / _sum_by(
+                branch.beam, weight, len(beam)
+            )
             branch = branch.expand(
                 chosen_beam, chosen_arm, p, self._back, self._progress_to, self.target_step
             )
-            expected = np.zeros(len(chosen_beam))
-            np.add.at(expected, branch.beam, branch.weight * branch.step)
             beam = beam.extend(
                 chosen_beam,
                 chosen_arm,
                 score=beam.score[chosen_beam] + score_now[chosen_beam, chosen_arm],
                 reached=beam.reached[chosen_beam] + reached_now[chosen_beam, chosen_arm],
-                p=weight_p[chosen_beam, chosen_arm] / mass[chosen_beam],
-                expected_step=expected,
+                p=mean_p[chosen_beam, chosen_arm],
+                expected_step=_sum_by(branch.beam, branch.weight * branch.step, len(chosen_beam)),
             )
         best = _top_per_person(beam.person, self._final_value(beam)[:, None], 1)[0]
         order = np.argsort(beam.person[best])
@@ -176,7 +173,7 @@ class Planner:
             value=self._final_value(beam)[best],
         )
 
-    def _estimates(self, history, beam, branch, t) -> np.ndarray:
+    def _estimates(self, history, beam, branch) -> np.ndarray:
         """The model's probabilities for every branch (rows) and intervention (columns)."""
         persons, episodes = history.with_plans(
             beam.person[branch.beam],
@@ -403,6 +400,13 @@ def _top_per_person(person: np.ndarray, value: np.ndarray, width: int):
             "everything their region offers is used up (not repeatable)"
         )
     return rows[keep], cols[keep]
+
+
+def _sum_by(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Sums of `values` rows per `index` (0..size-1); a column vector when `values` is 2-D."""
+    out = np.zeros((size, *np.shape(values)[1:]))
+    np.add.at(out, index, values)
+    return out
 
 
 def _back_rate(rates, step: np.ndarray) -> np.ndarray:
