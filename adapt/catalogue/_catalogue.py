@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -87,6 +89,18 @@ class Catalogue:
     def availability_matrix(self) -> np.ndarray:
         """`availability()` as a (n_regions, n_interventions) bool array."""
         return self.availability().to_numpy(dtype=bool)
+
+    def fingerprint(self) -> str:
+        """A short hash of everything a model depends on: codes, families, offers and steps
+        (display names excluded, so a translation fix keeps models usable)."""
+        content = {
+            "interventions": [
+                (i.code, i.family, i.repeatable) for i in self.interventions.values()
+            ],
+            "regions": [(r.code, r.offers) for r in self.regions.values()],
+            "steps": sorted(self.steps),
+        }
+        return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
 
     def families(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(i.family for i in self.interventions.values()))

@@ -25,7 +25,9 @@ from adapt.contract._schemas import (
 )
 from adapt.contract._violations import ContractError, Violation
 
-# The allowed values of each categorical column, for the modules downstream of the contract.
+# Raised whenever a table's columns, types or rules change: a model records the version it was
+# trained under and refuses to serve under another.
+CONTRACT_VERSION = "1"
 # The episodes table's columns, in the contract's order.
 EPISODE_COLUMNS = (
     "person_id",
@@ -37,6 +39,7 @@ EPISODE_COLUMNS = (
     "step_before",
     "step_after",
 )
+# The allowed values of each categorical column, for the modules downstream of the contract.
 LEVELS = {
     "gender": GENDERS,
     "income_source": INCOME_SOURCES,
@@ -47,6 +50,7 @@ LEVELS = {
 }
 
 __all__ = [
+    "CONTRACT_VERSION",
     "EPISODE_COLUMNS",
     "EXIT_REASONS",
     "GENDERS",

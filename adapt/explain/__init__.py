@@ -1,5 +1,17 @@
-"""Explain what drives the recommendations: SHAP values of the expected gain."""
+"""Explain recommendations: SHAP values of the expected gain overall, and per person the reasons
+behind each option in plain Swedish and English."""
 
+from adapt.explain._contributions import arm_contributions, tree_explainer
 from adapt.explain._global import expected_gain, global_importance, plot_importance
+from adapt.explain._sentences import NEVER_A_REASON, Sentences, feature_values
 
-__all__ = ["expected_gain", "global_importance", "plot_importance"]
+__all__ = [
+    "NEVER_A_REASON",
+    "Sentences",
+    "arm_contributions",
+    "expected_gain",
+    "feature_values",
+    "global_importance",
+    "plot_importance",
+    "tree_explainer",
+]

@@ -22,6 +22,9 @@ FLAGS = ("born_abroad", "mental_ill_health", "violence_exposure")
 SENSITIVE = ("gender", "violence_exposure")
 NO_PREVIOUS = "none"
 HISTORIES = ("summary", "ordered")
+# An optional episodes column that sets a row's decision day (the next decision of a live person
+# is taken today, which may be later than the last episode's end); see `next_decision_points`.
+DECISION_DAY = "_decision_day"
 
 
 @dataclass
@@ -107,6 +110,9 @@ def decision_points(
     # episode's own start: only coordination may start before the previous episode ends, so its
     # start day would reveal the choice.
     decision_day = np.where(first_of_person, 0.0, by_person["end_day"].shift(1).to_numpy(float))
+    if DECISION_DAY in ep:
+        given = ep[DECISION_DAY].to_numpy(float)
+        decision_day = np.where(np.isnan(given), decision_day, given)
     # Hours of an earlier episode still running on the decision day are not known yet.
     hours_before = _cumulative_before(hours, group) - _hours_running_at(ep, hours, decision_day)
 

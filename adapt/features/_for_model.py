@@ -24,9 +24,9 @@ def decision_points_for(model, persons: pd.DataFrame, episodes: pd.DataFrame) ->
 
 
 def next_decision_points_for(
-    model, persons: pd.DataFrame, episodes: pd.DataFrame, current_step=None
+    model, persons: pd.DataFrame, episodes: pd.DataFrame, current_step=None, day=None
 ) -> DecisionPoints:
     """Each person's next decision, with the features `model` was fitted on."""
     return next_decision_points(
-        persons, episodes, current_step=current_step, **feature_settings(model)
+        persons, episodes, current_step=current_step, day=day, **feature_settings(model)
     )

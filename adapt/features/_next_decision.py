@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from adapt.catalogue import Catalogue, load_catalogue
-from adapt.features._decision_points import DecisionPoints, decision_points
+from adapt.features._decision_points import DECISION_DAY, DecisionPoints, decision_points
 
 
 def next_decision_points(
@@ -16,13 +16,16 @@ def next_decision_points(
     include_sensitive: bool = True,
     history: str = "summary",
     current_step=None,
+    day=None,
 ) -> DecisionPoints:
     """One row per person of `persons` (in its order): the decision after their last episode.
 
     The features are exactly those `decision_points` would give an episode that starts after the
     person's recorded ones, so a model sees a planned or live decision as it saw its training
     rows. The step a person stands on is the last episode's ``step_after`` (0 with no episode
-    yet) unless `current_step` gives it. ``treatment`` and ``outcome`` are unknown (missing).
+    yet) unless `current_step` gives it. The decision is taken on `day` (days since entry; by
+    default the last episode's ``end_day``, or 0), which must not be earlier than that end.
+    ``treatment`` and ``outcome`` are unknown (missing).
     """
     catalogue = catalogue or load_catalogue()
     ids = persons["person_id"].to_numpy()
@@ -38,7 +41,14 @@ def next_decision_points(
         if current_step is None
         else np.broadcast_to(np.asarray(current_step, dtype=np.int64), len(ids))
     )
-    day = last["end_day"].fillna(0).to_numpy(np.int64)
+    last_end = last["end_day"].fillna(0).to_numpy(np.int64)
+    day = last_end if day is None else np.broadcast_to(np.asarray(day, dtype=np.int64), len(ids))
+    early = day < last_end
+    if early.any():
+        raise ValueError(
+            f"day is before the last episode's end_day for persons {ids[early][:5].tolist()} "
+            f"(day {day[early][:5].tolist()}, end_day {last_end[early][:5].tolist()})"
+        )
     # A placeholder episode: only what was known when it was decided enters its features.
     placeholder = pd.DataFrame(
         {
@@ -53,6 +63,7 @@ def next_decision_points(
         }
     )
     columns = list(placeholder.columns)
+    placeholder[DECISION_DAY] = day.astype(float)
     table = pd.concat([episodes[columns], placeholder], ignore_index=True)
     points = decision_points(persons, table, catalogue, include_sensitive, history)
     is_next = points.keys.merge(

@@ -70,6 +70,12 @@ class CrossFittedOutcome:
             )
         return self
 
+    def explained_parts(self, X, rows, arms) -> list[tuple]:
+        """Each fold model with its input, weighted to their mean (see `_explained_parts`)."""
+        frame = with_arm(X.iloc[rows], arms, self.interventions)
+        positions = np.arange(len(rows))
+        return [(m, frame, positions, 1 / len(self.models_)) for m in self.models_]
+
     def predict(self, X, rows, arms) -> np.ndarray:
         return np.mean(
             [predict_pairs(m, X, rows, arms, self.interventions) for m in self.models_], axis=0

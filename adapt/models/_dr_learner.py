@@ -81,3 +81,8 @@ class DRLearner(MultiTreatmentLearner):
         return outcome.predict(X, rows, arms) + predict_pairs(
             model, X, rows, arms, self.interventions_
         )
+
+    def _explained_parts(self, fitted, X, rows, arms):
+        # An approximation: the outcome model (pooled, cross-fitted) behind the estimate,
+        # without the correction on top of it; it names the features that drive progression.
+        return fitted[0].explained_parts(X, rows, arms)

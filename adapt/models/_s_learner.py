@@ -1,6 +1,8 @@
 """S-learner: one model for every intervention, the intervention being a feature."""
 
-from adapt.models._arms import pooled_outcome_model, predict_pairs
+import numpy as np
+
+from adapt.models._arms import pooled_outcome_model, predict_pairs, with_arm
 from adapt.models._base import MultiTreatmentLearner
 
 
@@ -22,3 +24,7 @@ class SLearner(MultiTreatmentLearner):
 
     def _predict_one(self, model, X, rows, arms):
         return predict_pairs(model, X, rows, arms, self.interventions_)
+
+    def _explained_parts(self, model, X, rows, arms):
+        frame = with_arm(X.iloc[rows], arms, self.interventions_)
+        return [(model, frame, np.arange(len(rows)), 1.0)]

@@ -67,6 +67,9 @@ class SequenceLearner(MultiTreatmentLearner):
     def _predict_one(self, model, X, rows, arms):
         return model.predict_proba(self._pairs(X.iloc[rows], arms))[:, 1]
 
+    def _explained_parts(self, model, X, rows, arms):
+        return [(model, self._pairs(X.iloc[rows], arms), np.arange(len(rows)), 1.0)]
+
     def _pairs(self, X: pd.DataFrame, arms: np.ndarray) -> pd.DataFrame:
         """Rows paired with candidate interventions, and the candidate's place in the order."""
         arms = np.asarray(arms)

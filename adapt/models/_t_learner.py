@@ -38,3 +38,12 @@ class TLearner(MultiTreatmentLearner):
                 model if np.isscalar(model) else model.predict_proba(X.iloc[rows[pick]])[:, 1]
             )
         return out
+
+    def _explained_parts(self, models, X, rows, arms):
+        # An arm fitted as a plain rate has no features to credit: it contributes nothing.
+        parts = []
+        for arm in np.unique(arms):
+            pick = np.flatnonzero(arms == arm)
+            if not np.isscalar(models[arm]):
+                parts.append((models[arm], X.iloc[rows[pick]], pick, 1.0))
+        return parts

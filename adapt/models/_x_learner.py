@@ -55,3 +55,8 @@ class XLearner(MultiTreatmentLearner):
         e_a, e_u = e[rows, arms], e[rows, usual[rows]]
         tau = (e_u * tau_1 + e_a * tau_0) / (e_a + e_u)
         return np.where(arms == usual[rows], mu_usual[rows], mu_usual[rows] + tau)
+
+    def _explained_parts(self, fitted, X, rows, arms):
+        # An approximation: the outcome model (pooled, cross-fitted) behind the estimate,
+        # without the effect models on top of it; it names the features that drive progression.
+        return fitted[0].explained_parts(X, rows, arms)

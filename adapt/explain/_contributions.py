@@ -1,0 +1,65 @@
+"""Per-person SHAP contributions: why one intervention's estimate differs from another's."""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+
+import numpy as np
+import pandas as pd
+import shap
+
+from adapt.models import MultiTreatmentLearner
+
+_EXPLAINERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tree_explainer(model) -> shap.TreeExplainer:
+    """SHAP's TreeExplainer of a fitted LightGBM model, built once per model (it parses every
+    tree) and reused."""
+    explainer = _EXPLAINERS.get(model)
+    if explainer is None:
+        explainer = _EXPLAINERS[model] = shap.TreeExplainer(model)
+    return explainer
+
+
+def log_odds_contributions(model, frame: pd.DataFrame) -> np.ndarray:
+    """SHAP values of `frame`'s rows in log-odds (LightGBM's raw score): exact, and summing to
+    the raw prediction less the explainer's expected value."""
+    with warnings.catch_warnings():
+        # shap warns that a binary LightGBM classifier's output format changed; we read both.
+        warnings.simplefilter("ignore", UserWarning)
+        values = tree_explainer(model).shap_values(frame)
+    if isinstance(values, list):
+        values = values[-1]
+    return np.asarray(values, dtype=float)
+
+
+def arm_contributions(
+    model: MultiTreatmentLearner, X: pd.DataFrame, arms: np.ndarray
+) -> pd.DataFrame:
+    """Mean over the learner's bags of each feature's SHAP value (log-odds) for the estimate
+    of each intervention in `arms` at the single row `X`.
+
+    Columns are the features the models read, the candidate's own columns (the intervention
+    and its place in the order) included; rows are `arms`. Subtracting two rows gives each
+    feature's part in the difference of the two estimates, exactly in log-odds per bag for the
+    S, sequence and T learners (whose estimate is one classifier per pair); for the X and DR
+    learners it explains their outcome model, the estimate before their correction.
+    """
+    if len(X) != 1:
+        raise ValueError(f"arm_contributions explains one row at a time, got {len(X)}")
+    X = model._check_predict_input(X)
+    arms = np.asarray(arms, dtype=np.int64)
+    rows = np.zeros(len(arms), dtype=np.int64)
+    total: dict[str, np.ndarray] = {}
+    for fitted in model.estimators_:
+        for lightgbm_model, frame, positions, weight in model._explained_parts(
+            fitted, X, rows, arms
+        ):
+            values = log_odds_contributions(lightgbm_model, frame)
+            for j, column in enumerate(frame.columns):
+                part = total.setdefault(column, np.zeros(len(arms)))
+                np.add.at(part, positions, weight * values[:, j])
+    table = pd.DataFrame(total, index=[model.interventions_[a] for a in arms])
+    return table / len(model.estimators_)
