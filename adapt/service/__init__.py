@@ -1,0 +1,1 @@
+"""The HTTP service around `recommend()` and its demo page (see `adapt serve`)."""
