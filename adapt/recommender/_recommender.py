@@ -83,14 +83,23 @@ class Recommender:
 
     # -- one person -------------------------------------------------------------------------------
     def recommend(
-        self, person, history=(), *, k: int = 3, lang: str = "sv", day=None, current_step=None
+        self,
+        person,
+        history=(),
+        *,
+        k: int = 3,
+        lang: str = "sv",
+        day=None,
+        current_step=None,
+        reasons: bool = True,
     ) -> Recommendation:
         """The top-`k` offered interventions with reasons, a `k`-step plan and the journey.
 
         `person` holds the persons-contract fields, `history` the past episodes in order
         (`intervention`, `start_day`, `end_day`, `hours`, `step_before`, `step_after`), `day`
-        today in days since entry and `current_step` the step the person stands on. Raises
-        `InvalidRequest` naming every wrong field.
+        today in days since entry and `current_step` the step the person stands on. Without
+        `reasons` the options carry none (for callers that only rank). Raises `InvalidRequest`
+        naming every wrong field.
         """
         request = self.validate(
             {
@@ -107,7 +116,7 @@ class Recommender:
             self.model, persons, episodes, current_step=request.current_step, day=request.day
         )
         estimates = Estimates.of(self.model, points.features)
-        return self._answer(request, points.features, estimates, persons, episodes)
+        return self._answer(request, points.features, estimates, persons, episodes, reasons)
 
     def validate(self, raw) -> RecommendRequest:
         """The request as a `RecommendRequest`, checked against the catalogue and the model."""
@@ -270,19 +279,21 @@ class Recommender:
         )
         return persons, episodes.astype({"hours": float})
 
-    def _answer(self, request, X, estimates, persons, episodes) -> Recommendation:
+    def _answer(self, request, X, estimates, persons, episodes, reasons) -> Recommendation:
         lang, catalogue = request.lang, self.catalogue
         codes = self._codes
         ranked = estimates.ranked(0)[: request.k]
         usual = int(estimates.usual[0])
         sentences = Sentences(catalogue, lang)
         values = feature_values(X)
-        contributions = arm_contributions(self.model, X, np.r_[ranked, usual])
-        reference = contributions.iloc[-1]
+        if reasons:
+            contributions = arm_contributions(self.model, X, np.r_[ranked, usual])
+            reference = contributions.iloc[-1]
         options = []
         for row, arm in enumerate(ranked):
-            own = contributions.iloc[row]
-            against = own if arm == usual else own - reference
+            if reasons:
+                own = contributions.iloc[row]
+                against = own if arm == usual else own - reference
             options.append(
                 Option(
                     intervention=codes[arm],
@@ -295,7 +306,9 @@ class Recommender:
                     uplift_interval=Interval(
                         lower=estimates.uplift_lower[0, arm], upper=estimates.uplift_upper[0, arm]
                     ),
-                    reasons=sentences.reasons(against, values, codes[arm], codes[usual]),
+                    reasons=sentences.reasons(against, values, codes[arm], codes[usual])
+                    if reasons
+                    else [],
                 )
             )
         confident = any(o.uplift_interval.lower > 0 for o in options)
