@@ -29,7 +29,13 @@ ui: $(VENV)/.installed
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db} \
 		--host 127.0.0.1 --port $(UI_PORT)
 
-test: $(VENV)/.installed
+# The demo page's browser test drives Debian's chromium through Playwright (never
+# `playwright install`: its own browser download cannot work here); installed once, as root.
+$(VENV)/.browser: | $(BIN)/activate
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
+	touch $@
+
+test: $(VENV)/.installed $(VENV)/.browser
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.installed
