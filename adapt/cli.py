@@ -322,5 +322,31 @@ def plan(model_dir, data, k, objective, target_step, beam_width, max_history, ou
     click.echo(f"wrote {k}-step plans of {len(persons):,} persons to {out}")
 
 
+@main.command()
+@click.option(
+    "--model",
+    required=True,
+    help="Folder written by `adapt train`, or an MLflow model URI "
+    "(e.g. models:/adapt-recommender@champion).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port."
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Also serve the demo page at / (it authorises itself with a cookie, never the key).",
+)
+def serve(model, host, port, demo):
+    """Serve recommendations over HTTP (POST /v1/recommend); the key comes from ADAPT_API_KEY."""
+    from adapt.service import serve as serve_http
+
+    try:
+        serve_http(model, host=host, port=port, demo=demo)
+    except (ValueError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+
+
 if __name__ == "__main__":
     main()

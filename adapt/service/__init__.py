@@ -1,1 +1,10 @@
-"""The HTTP service around `recommend()` and its demo page (see `adapt serve`)."""
+"""The HTTP service around `recommend()` and its demo page (see `adapt serve`).
+
+`create_app(recommender, api_key, demo=False)` builds the FastAPI app; `serve(model, host,
+port, demo)` loads a model and runs it under uvicorn, with the key from ``ADAPT_API_KEY``.
+"""
+
+from adapt.service._app import create_app
+from adapt.service._serve import API_KEY_ENV, serve
+
+__all__ = ["API_KEY_ENV", "create_app", "serve"]
