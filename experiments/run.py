@@ -106,6 +106,7 @@ def run(cfg: DictConfig) -> dict:
         planning_skip_reason,
         split_persons,
     )
+    from adapt.planning import StepTransitions
     from adapt.tracking import git_revision, log_inputs, log_table
 
     timings: dict[str, float] = {}
@@ -219,17 +220,20 @@ def run(cfg: DictConfig) -> dict:
     mlflow.set_tag("adapt.validation_metric", metric)
     if cfg.tracking.register:
         with timed(timings, "register"):
-            register_recommender(cfg, learner, metric, metrics[metric])
+            transitions = StepTransitions.fit(
+                data.episodes[data.episodes["person_id"].isin(train.keys["person_id"])]
+            )
+            register_recommender(cfg, learner, metric, metrics[metric], transitions)
     metrics.update(timings)
     mlflow.log_metrics(metrics)
     return metrics
 
 
-def register_recommender(cfg: DictConfig, learner, metric: str, value: float) -> None:
+def register_recommender(cfg: DictConfig, learner, metric: str, value: float, transitions) -> None:
     from adapt.tracking import log_recommender, promote_if_better
 
     tracking = cfg.tracking
-    version = log_recommender(learner, tracking.registered_model)
+    version = log_recommender(learner, tracking.registered_model, transitions=transitions)
     promoted, previous = promote_if_better(
         tracking.registered_model, version.version, metric, value, tracking.champion_alias
     )

@@ -6,13 +6,16 @@ import tempfile
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from adapt.features import decision_points_for
 from adapt.models import MultiTreatmentLearner, load_model, save_model
+from adapt.planning import StepTransitions
 from adapt.policies import choose_best
 from adapt.simulation import simulate
 
@@ -24,8 +27,9 @@ MODEL_CODE = Path(__file__).with_name("recommender_model.py")
 class RecommenderModel(mlflow.pyfunc.PythonModel):
     """Decision-point features in; ``recommended`` and ``p_<intervention>`` out.
 
-    Categorical features may arrive as plain strings (as they do over JSON); the learner
-    checks them against the categories it was fitted on.
+    Categorical features may arrive as plain strings (as they do over JSON) or as pandas
+    categories (as `decision_points()` returns them): the signature types them ``Any`` (see
+    `input_signature`) and the learner checks them against the categories it was fitted on.
     """
 
     def load_context(self, context):
@@ -41,11 +45,14 @@ def synthetic_example(model: MultiTreatmentLearner, n_rows: int = 3) -> pd.DataF
     data = simulate(20, seed=0, truth=False)
     points = decision_points_for(model, data["persons"], data["episodes"])
     example = points.features.reindex(columns=list(model.feature_names_in_)).head(n_rows)
-    # JSON has no categories and no integer NaN: the example shows what a client sends.
+    # JSON has no categories: the example shows what a client sends. Integer features stay
+    # integers (they are never missing), the rest are floats.
     return example.apply(
         lambda c: (
             c.astype(object)
             if isinstance(c.dtype, pd.CategoricalDtype)
+            else c
+            if isinstance(c.dtype, np.dtype) and c.dtype.kind in "iu"
             else c.astype(float)
             if pd.api.types.is_numeric_dtype(c)
             else c
@@ -53,20 +60,51 @@ def synthetic_example(model: MultiTreatmentLearner, n_rows: int = 3) -> pd.DataF
     )
 
 
+def input_signature(model: MultiTreatmentLearner, example: pd.DataFrame) -> Schema:
+    """The pyfunc's input schema: `example`'s inferred types, except that the categorical
+    features are ``Any``.
+
+    MLflow's schema enforcement runs before `predict` and refuses a pandas category where the
+    schema says ``string`` ("Can not safely convert category"), while JSON has only strings.
+    ``Any`` lets both through unchanged; the learner itself refuses values outside the
+    categories it was fitted on, naming the column.
+    """
+    inferred = infer_signature(example).inputs
+    categorical = set(getattr(model, "categories_", {}))
+    return Schema(
+        [
+            ColSpec(AnyType(), spec.name, required=spec.required)
+            if spec.name in categorical
+            else spec
+            for spec in inferred.inputs
+        ]
+    )
+
+
 def log_recommender(
-    model: MultiTreatmentLearner, registered_name: str | None = None, name: str = "recommender"
+    model: MultiTreatmentLearner,
+    registered_name: str | None = None,
+    name: str = "recommender",
+    *,
+    transitions: StepTransitions,
 ):
     """Log `model` to the active run as a pyfunc with signature and example; register it.
 
-    Returns the registered model version, or the logged model info when `registered_name` is
-    None.
+    The learner's folder, with the step `transitions` the planner needs beside it, is the
+    pyfunc's ``learner`` artifact, so ``load_recommender("models:/<name>@<alias>")`` loads it
+    as `adapt train`'s folder. Returns the registered model version, or the logged model info
+    when `registered_name` is None.
     """
     example = synthetic_example(model)
     wrapper = RecommenderModel()
     wrapper.learner = model
-    signature = infer_signature(example, wrapper.predict(None, example))
+    signature = ModelSignature(
+        inputs=input_signature(model, example),
+        outputs=infer_signature(example, wrapper.predict(None, example)).outputs,
+    )
     with tempfile.TemporaryDirectory() as folder:
         saved = save_model(model, Path(folder) / MODEL_ARTIFACT)
+        transitions.save(saved)
         info = mlflow.pyfunc.log_model(
             name=name,
             python_model=str(MODEL_CODE),
