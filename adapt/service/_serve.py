@@ -25,12 +25,13 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, demo: bool = Fa
     Reads the key from ``ADAPT_API_KEY`` (refusing to start without one) and loads the model
     once before listening. Raises ValueError or FileNotFoundError with a one-line reason.
     """
+    key = api_key_from_env()  # before the slow imports: a missing key is refused at once
+
     import uvicorn
 
     from adapt.recommender import load_recommender
     from adapt.service._app import create_app
 
-    key = api_key_from_env()
     app = create_app(load_recommender(model), key, demo=demo)
     if not logging.getLogger("adapt.service").handlers and not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
