@@ -7,9 +7,10 @@ import pytest
 
 import adapt
 from adapt.explain import NEVER_A_REASON, Sentences, arm_contributions
-from adapt.features import SENSITIVE, next_decision_points_for
+from adapt.features import SENSITIVE, decision_points, next_decision_points_for
+from adapt.models import SLearner
 from adapt.policies import recommend_for_decisions
-from adapt.recommender import InvalidRequest, Recommendation
+from adapt.recommender import InvalidRequest, Recommendation, Recommender
 
 
 def _person(data, i):
