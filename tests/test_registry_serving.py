@@ -122,12 +122,15 @@ def _get(url, data=None, timeout=5):
         return response.status, response.read()
 
 
+@pytest.mark.slow  # 25-45 s: MLflow starts uvicorn and loads the model in a new process
 def test_mlflow_models_serve_answers_the_input_example(registered, tmp_path):
     local = mlflow.artifacts.download_artifacts(artifact_uri=CHAMPION, dst_path=str(tmp_path))
     with open(os.path.join(local, "serving_input_example.json"), "rb") as f:
         example = f.read()
     port = _free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": registered}
+    # MLflow starts `uvicorn` from PATH, as in an activated environment.
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = {**os.environ, "MLFLOW_TRACKING_URI": registered, "PATH": path}
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", CHAMPION]
     command += ["--env-manager", "local", "--host", "127.0.0.1", "-p", str(port), "-w", "1"]
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
