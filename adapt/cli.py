@@ -206,16 +206,16 @@ def train(data, learner, out, seed, n_bags, exclude_sensitive):
 @click.option(
     "--model",
     "model_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="Folder written by `adapt train`.",
+    help="Folder written by `adapt train`, or an MLflow model URI "
+    "(models:/adapt-recommender@champion).",
 )
 @_data_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Parquet file to write, one row per decision point.",
+    help="File to write, .parquet or .csv: one row per decision point (per person with --next).",
 )
 @click.option(
     "--min-uplift",
@@ -230,20 +230,56 @@ def train(data, learner, out, seed, n_bags, exclude_sensitive):
     default=None,
     help="Add lo_<intervention> and hi_<intervention> bounds at this level (e.g. 0.9).",
 )
-def recommend(model_dir, data, out, min_uplift, interval):
-    """Recommend an intervention at every decision point in DATA."""
+@click.option(
+    "--next",
+    "next_decision",
+    is_flag=True,
+    help="One row per person: the decision after their last recorded episode (persons with "
+    "no episode yet included), with the usual path and each intervention's p_, uplift_ and "
+    "its interval, as recommend() answers.",
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="With --next: write the persons the model can serve and list the others, with the "
+    "reason, in OUT's <stem>.rejects.<ext> instead of failing.",
+)
+def recommend(model_dir, data, out, min_uplift, interval, next_decision, skip_invalid):
+    """Recommend an intervention at every decision point in DATA (or, with --next, at each
+    person's next decision)."""
     from adapt.models import load_model
     from adapt.policies import recommend_for_decisions
+    from adapt.recommender import load_recommender
 
+    writers = {".parquet": "to_parquet", ".csv": "to_csv"}
+    if out.suffix.lower() not in writers:
+        raise click.ClickException(f"--out must end in .parquet or .csv, got {out.name!r}")
+    if next_decision and (min_uplift is not None or interval is not None):
+        raise click.ClickException("--min-uplift and --interval do not apply to --next")
+    if skip_invalid and not next_decision:
+        raise click.ClickException("--skip-invalid applies to --next only")
     persons, episodes = _read_valid_tables(data)
+    rejects = None
     try:
-        model = load_model(model_dir)
-        table = recommend_for_decisions(model, persons, episodes, min_uplift, interval)
+        if next_decision:
+            table, rejects = load_recommender(model_dir).next_decisions(
+                persons, episodes, skip_invalid=skip_invalid
+            )
+        else:
+            is_folder = Path(model_dir).is_dir()
+            model = load_model(model_dir) if is_folder else load_recommender(model_dir).model
+            table = recommend_for_decisions(model, persons, episodes, min_uplift, interval)
     except (ValueError, TypeError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(out, index=False)
-    click.echo(f"wrote {len(table):,} recommendations to {out}")
+    write = writers[out.suffix.lower()]
+    getattr(table, write)(out, index=False)
+    what = "next decisions" if next_decision else "recommendations"
+    click.echo(f"wrote {len(table):,} {what} to {out}")
+    if skip_invalid:
+        rejected = out.with_name(f"{out.stem}.rejects{out.suffix}")
+        getattr(rejects, write)(rejected, index=False)
+        click.echo(f"refused {len(rejects):,} person(s) the model cannot serve; see {rejected}")
 
 
 @main.command()
