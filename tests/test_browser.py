@@ -108,6 +108,16 @@ def browser():
         browser.close()
 
 
+def _assert_accessible(page, lang: str) -> None:
+    """axe-core finds nothing of serious or critical impact; every finding is printed."""
+    axe = Axe().run(page)
+    violations = axe.response["violations"]
+    summary = [f"{v['id']} ({v['impact']}): {len(v['nodes'])} node(s)" for v in violations]
+    print(f"axe-core violations ({lang}):", summary or "none")
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, axe.generate_report()
+
+
 def test_hitta_ratt_end_to_end(demo_server, browser, tmp_path):
     context = browser.new_context(
         viewport={"width": 1100, "height": 900}, locale="sv-SE", device_scale_factor=1
@@ -123,6 +133,9 @@ def test_hitta_ratt_end_to_end(demo_server, browser, tmp_path):
     expect(page.locator("html")).to_have_attribute("lang", "sv")
     expect(page.get_by_role("heading", level=1)).to_have_text("Hitta rätt")
     expect(page.get_by_role("button", name="English")).to_be_visible()
+    page.keyboard.press("Tab")  # keyboard only: the skip link comes first, its focus visible
+    expect(page.get_by_role("link", name="Hoppa till innehållet")).to_be_focused()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
     for label in (
         "Hur gammal är du?",
         "Kön",
@@ -211,12 +224,7 @@ def test_hitta_ratt_end_to_end(demo_server, browser, tmp_path):
     assert results.locator(".journey-item.planned").count() >= 1
 
     # -- accessibility: axe-core on the page with its results -----------------------------------
-    axe = Axe().run(page)
-    violations = axe.response["violations"]
-    summary = [f"{v['id']} ({v['impact']}): {len(v['nodes'])} node(s)" for v in violations]
-    print("axe-core violations:", summary or "none")
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, axe.generate_report()
+    _assert_accessible(page, "sv")
 
     # -- the screenshot (docs/ only when asked) ----------------------------------------------------
     shot = SCREENSHOT if os.environ.get(UPDATE_SCREENSHOT) == "1" else tmp_path / SCREENSHOT.name
@@ -224,7 +232,8 @@ def test_hitta_ratt_end_to_end(demo_server, browser, tmp_path):
     assert shot.stat().st_size > 10_000
 
     # -- English: relabelled, and the API asked again in English -------------------------------
-    page.get_by_role("button", name="English").click()
+    page.get_by_role("button", name="English").focus()
+    page.keyboard.press("Enter")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_label("How good is your Swedish?")).to_be_visible()
     expect(page.get_by_role("button", name="Svenska")).to_be_visible()
@@ -235,6 +244,7 @@ def test_hitta_ratt_end_to_end(demo_server, browser, tmp_path):
     expect(options.first.locator(".interval")).to_contain_text("Probably between")
     english = [r for r in requests if r.url.endswith("/v1/recommend")][-1]
     assert json.loads(english.post_data)["lang"] == "en"
+    _assert_accessible(page, "en")
 
     # -- the API key appears nowhere: page, its files, cookies, request headers ----------------
     assert API_KEY not in page.content()
