@@ -263,3 +263,125 @@ def test_plan_without_a_trained_model_says_so(generated, tmp_path):
         main, ["plan", "--model", str(tmp_path), "--data", str(out), "--out", str(tmp_path / "p")]
     )
     assert result.exit_code == 1 and "adapt train" in result.output
+
+
+# -- adapt recommend --next ------------------------------------------------------------------------
+EPISODE_FIELDS = ["intervention", "start_day", "end_day", "hours", "step_before", "step_after"]
+
+
+@pytest.fixture(scope="module")
+def served_folder(served_data, tmp_path_factory):
+    """The shared fixtures' population as a data folder (28 of its persons have no episode)."""
+    folder = tmp_path_factory.mktemp("served_data")
+    served_data["persons"].to_parquet(folder / "persons.parquet")
+    served_data["episodes"].to_parquet(folder / "episodes.parquet")
+    return folder
+
+
+def _next(model, data, out, *flags):
+    return CliRunner().invoke(
+        main,
+        ["recommend", "--next", "--model", str(model), "--data", str(data)]
+        + ["--out", str(out), *flags],
+    )
+
+
+def test_recommend_next_writes_one_row_per_person_as_recommend_answers(
+    served_folder, served_data, model_folder, recommender, tmp_path
+):
+    persons, episodes = served_data["persons"], served_data["episodes"]
+    result = _next(model_folder, served_folder, tmp_path / "next.parquet")
+    assert result.exit_code == 0, result.output
+    assert f"wrote {len(persons):,} next decisions" in result.output
+    assert (tmp_path / "next.parquet").read_bytes()[:4] == b"PAR1"
+    table = pd.read_parquet(tmp_path / "next.parquet")
+    assert sorted(table["person_id"]) == sorted(persons["person_id"])
+    # The decision before each person's next episode: the first for persons with none yet.
+    recorded = episodes.groupby("person_id").size()
+    expected = table["person_id"].map(recorded).fillna(0).astype(int) + 1
+    assert (table["episode_no"] == expected).all()
+    assert (~table["person_id"].isin(episodes["person_id"])).any()
+    code = recommender.model.interventions_[0]
+    assert list(table.columns[:5]) == [
+        "person_id",
+        "episode_no",
+        "current_step",
+        "recommended",
+        "usual_path",
+    ]
+    for prefix in ("p_", "uplift_", "uplift_lower_", "uplift_upper_"):
+        assert f"{prefix}{code}" in table
+
+    as_csv = _next(model_folder, served_folder, tmp_path / "next.csv")
+    assert as_csv.exit_code == 0, as_csv.output
+    read_back = pd.read_csv(tmp_path / "next.csv")
+    assert list(read_back.columns) == list(table.columns) and len(read_back) == len(table)
+
+    # No skew between the batch and recommend(): the first row, and the first with a history.
+    with_history = table.index[table["person_id"].isin(episodes["person_id"])][0]
+    for i in sorted({0, with_history}):
+        row = table.iloc[i]
+        person = persons.set_index("person_id").loc[row["person_id"]]
+        history = episodes[episodes["person_id"] == row["person_id"]].sort_values("episode_no")
+        answer = recommender.recommend(
+            person.drop(["exit_day", "exit_reason"]), history[EPISODE_FIELDS], k=1
+        )
+        best = answer.options[0]
+        assert row["recommended"] == best.intervention
+        assert row["usual_path"] == answer.usual_path.code
+        assert row["current_step"] == answer.current_step.level
+        assert row[f"p_{best.intervention}"] == pytest.approx(best.probability)
+        assert row[f"uplift_{best.intervention}"] == pytest.approx(best.uplift)
+        assert row[f"uplift_lower_{best.intervention}"] == pytest.approx(best.uplift_interval.lower)
+        assert row[f"uplift_upper_{best.intervention}"] == pytest.approx(best.uplift_interval.upper)
+
+
+def test_recommend_refuses_an_unknown_out_extension_in_one_line(
+    served_folder, model_folder, tmp_path
+):
+    for flags in (["--next"], []):
+        result = CliRunner().invoke(
+            main,
+            ["recommend", *flags, "--model", str(model_folder), "--data", str(served_folder)]
+            + ["--out", str(tmp_path / "next.xlsx")],
+        )
+        assert result.exit_code == 1
+        assert result.output.strip() == (
+            "Error: --out must end in .parquet or .csv, got 'next.xlsx'"
+        )
+        assert not (tmp_path / "next.xlsx").exists()
+
+
+def test_recommend_next_names_unservable_persons_or_rejects_them(
+    served_folder, served_data, tmp_path
+):
+    persons, episodes = served_data["persons"], served_data["episodes"]
+    unseen = persons["region"] == "roslagen"
+    from adapt.features import decision_points
+    from adapt.models import SLearner, save_model
+    from adapt.planning import StepTransitions
+
+    kept = episodes[episodes["person_id"].isin(persons.loc[~unseen, "person_id"])]
+    points = decision_points(persons[~unseen], kept)
+    model = SLearner(n_estimators=20, n_bags=2, random_state=0).fit(
+        points.features, points.treatment, points.outcome, points.keys["person_id"]
+    )
+    folder = save_model(model, tmp_path / "model")
+    StepTransitions.fit(kept).save(folder)
+
+    refused = _next(folder, served_folder, tmp_path / "next.csv")
+    assert refused.exit_code == 1
+    first = persons.loc[unseen, "person_id"].iloc[0]
+    assert f"{unseen.sum()} person(s) cannot be served: {first}: region 'roslagen'" in (
+        refused.output
+    )
+    assert not (tmp_path / "next.csv").exists()
+
+    skipped = _next(folder, served_folder, tmp_path / "next.csv", "--skip-invalid")
+    assert skipped.exit_code == 0, skipped.output
+    assert f"refused {unseen.sum()} person(s)" in skipped.output
+    table = pd.read_csv(tmp_path / "next.csv")
+    rejects = pd.read_csv(tmp_path / "next.rejects.csv")
+    assert sorted(table["person_id"]) == sorted(persons.loc[~unseen, "person_id"])
+    assert sorted(rejects["person_id"]) == sorted(persons.loc[unseen, "person_id"])
+    assert rejects["reason"].str.contains("region 'roslagen' was never seen").all()
