@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import (
 from adapt.catalogue import load_catalogue
 from adapt.evaluation import interval_coverage, truth_matrix
 from adapt.features import decision_points
-from adapt.models import LEARNERS, load_model, make_learner, save_model
+from adapt.models import LEARNERS, TLearner, load_model, make_learner, save_model
 from adapt.models._dr_learner import stacked_pseudo_outcomes
 from adapt.policies import choose_best
 from adapt.simulation import simulate
@@ -236,3 +236,28 @@ def test_the_sequence_learner_asks_for_the_ordered_history(points):
         make_learner("sequence", **FAST).fit(
             summary.features, summary.treatment, summary.outcome, summary.keys["person_id"]
         )
+
+
+def test_the_float_matrix_predicts_what_the_data_frame_predicts(fitted, points):
+    """Predicting from the encoded matrix (categories by code) gives LightGBM's own reading of
+    the pandas frame, for every learner's models (S, sequence, X, DR through DataFrames too)."""
+    model = fitted
+    X = model._check_predict_input(points[0].features.head(300))
+    rows, arms = np.nonzero(model._available(X))
+    encoded = model._encode(X)
+    assert np.array_equal(model._available(encoded), model._available(X))
+    for bag in model.estimators_:
+        from_matrix = model._predict_one(bag, encoded, rows, arms)
+        if isinstance(model, TLearner):  # its arms' classifiers read X as it is
+            from_frame = np.array(
+                [
+                    bag[a] if np.isscalar(bag[a]) else bag[a].predict_proba(X.iloc[[r]])[0, 1]
+                    for r, a in zip(rows[:40], arms[:40], strict=True)
+                ]
+            )
+            np.testing.assert_allclose(from_matrix[:40], from_frame, rtol=1e-12)
+        else:
+            from_frame = model._predict_one(bag, X, rows, arms)
+            np.testing.assert_allclose(from_matrix, from_frame, rtol=1e-12)
+    behaviour = model.propensity_.predict(X, model._available(X))
+    np.testing.assert_allclose(model._behaviour(encoded), behaviour, rtol=1e-12)

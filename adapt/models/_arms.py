@@ -7,20 +7,28 @@ import pandas as pd
 
 from adapt.models import _lightgbm
 from adapt.models._cross_fit import person_folds
+from adapt.models._encoded import Encoded, raw_predict
 
 ARM = "__intervention__"
 ARM_AT_STEP = "__intervention_at_step__"
 STEPS = 6
 
 
-def with_arm(X: pd.DataFrame, arms: np.ndarray, interventions: list[str]) -> pd.DataFrame:
+def with_arm(X: pd.DataFrame | Encoded, arms: np.ndarray, interventions: list[str]):
     """`X` with the intervention as one more categorical column.
 
     With a ``current_step`` column, the pair (intervention, step) is added as a categorical too:
     what an intervention does depends on where on the ladder a person stands, and one split on
     the pair lets every arm carry its own step profile instead of needing a chain of splits.
+    An `Encoded` `X` gives the same columns as a float matrix (categories by code).
     """
     arms = np.asarray(arms)
+    if isinstance(X, Encoded):
+        columns = [X.values, arms]
+        if "current_step" in X.columns:
+            step = np.clip(X.column("current_step").astype(np.int64), 0, STEPS - 1)
+            columns.append(arms * STEPS + step)
+        return np.column_stack(columns)
     columns = {ARM: pd.Categorical.from_codes(arms, categories=interventions)}
     if "current_step" in X:
         step = np.clip(X["current_step"].to_numpy(np.int64), 0, STEPS - 1)
@@ -36,6 +44,8 @@ def pooled_outcome_model(X, t, y, interventions, settings, seed, n_jobs):
 
 
 def predict_pairs(model, X, rows, arms, interventions) -> np.ndarray:
+    if isinstance(X, Encoded):
+        return raw_predict(model, with_arm(X.take(rows), arms, interventions))
     frame = with_arm(X.iloc[rows], arms, interventions)
     if hasattr(model, "predict_proba"):
         return model.predict_proba(frame)[:, 1]

@@ -14,6 +14,7 @@ from adapt.catalogue import Catalogue, load_catalogue
 from adapt.models._arms import CrossFittedOutcome
 from adapt.models._calibration import bias_sd
 from adapt.models._cross_fit import groups_of, half_samples
+from adapt.models._encoded import Encoded, encode
 from adapt.models._propensity import CrossFittedPropensity
 
 MIN_PERSONS = 20
@@ -140,7 +141,7 @@ class MultiTreatmentLearner(BaseEstimator):
     def behaviour_probabilities(self, X: pd.DataFrame) -> pd.DataFrame:
         """``e_<intervention>``: how likely caseworkers are to choose each offered intervention."""
         X = self._check_predict_input(X)
-        return self._frame(self.propensity_.predict(X, self._available(X)), X, "e_")
+        return self._frame(self._behaviour(self._encode(X)), X, "e_")
 
     def predict_uplift(self, X: pd.DataFrame) -> pd.DataFrame:
         """Gain in progression probability of each intervention over current practice.
@@ -218,6 +219,9 @@ class MultiTreatmentLearner(BaseEstimator):
     def _e(self, X) -> np.ndarray:
         return self.behaviour_probabilities(X).to_numpy()
 
+    def _behaviour(self, E: Encoded) -> np.ndarray:
+        return self.propensity_.predict(E, self._available(E))
+
     @staticmethod
     def _uplift(p: np.ndarray, e: np.ndarray) -> np.ndarray:
         practice = np.where(e > 0, e * np.nan_to_num(p), 0.0).sum(axis=1, keepdims=True)
@@ -240,9 +244,10 @@ class MultiTreatmentLearner(BaseEstimator):
         if len(halves) < 2:
             return np.zeros(len(self.interventions_))
         total, count = np.zeros(len(X)), np.zeros(len(X))
+        encoded = self._encode(X)
         for model, rows in zip(self.estimators_, halves, strict=True):
             out = np.setdiff1d(np.arange(len(X)), rows)
-            estimate = self._predict_one(model, X.iloc[out], np.arange(len(out)), t[out])
+            estimate = self._predict_one(model, encoded.take(out), np.arange(len(out)), t[out])
             total[out] += np.clip(estimate, 0, 1)
             count[out] += 1
         seen = np.flatnonzero(count > 0)
@@ -259,14 +264,25 @@ class MultiTreatmentLearner(BaseEstimator):
         )
 
     def _predict_bags(self, X) -> np.ndarray:
-        X = self._check_predict_input(X)
-        rows, arms = np.nonzero(self._available(X))
-        out = np.full((len(self.estimators_), len(X), len(self.interventions_)), np.nan)
+        return self._bags(self._encode(self._check_predict_input(X)))
+
+    def _bags(self, E: Encoded) -> np.ndarray:
+        """Every bag's estimate for every (row, offered arm): (bags, rows, arms), NaN elsewhere."""
+        rows, arms = np.nonzero(self._available(E))
+        out = np.full((len(self.estimators_), len(E), len(self.interventions_)), np.nan)
         for b, model in enumerate(self.estimators_):
-            out[b, rows, arms] = np.clip(self._predict_one(model, X, rows, arms), 0, 1)
+            out[b, rows, arms] = np.clip(self._predict_one(model, E, rows, arms), 0, 1)
         return out
 
-    def _available(self, X: pd.DataFrame) -> np.ndarray:
+    def _encode(self, X: pd.DataFrame) -> Encoded:
+        return encode(X, self.categories_)
+
+    def _available(self, X: pd.DataFrame | Encoded) -> np.ndarray:
+        if isinstance(X, Encoded):
+            # region codes index the fitted categories, in the catalogue's order
+            region = self.categories_["region"]
+            codes = X.column("region").astype(np.int64)
+            return self.availability_[pd.Index(self.regions_).get_indexer(region)[codes]]
         return self.availability_[pd.Index(self.regions_).get_indexer(X["region"].astype(str))]
 
     def _frame(self, values, X, prefix) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from adapt.models import _lightgbm
 from adapt.models._cross_fit import person_folds
+from adapt.models._encoded import Encoded, raw_predict
 
 
 class CrossFittedPropensity:
@@ -57,7 +58,13 @@ class CrossFittedPropensity:
 
     def _expand(self, model, X) -> np.ndarray:
         out = np.zeros((len(X), self.n_arms))
-        out[:, model.classes_] = model.predict_proba(X)
+        if isinstance(X, Encoded):
+            probs = raw_predict(model, X.values)
+            if probs.ndim == 1:  # two classes: LightGBM gives the second's probability
+                probs = np.column_stack([1 - probs, probs])
+        else:
+            probs = model.predict_proba(X)
+        out[:, model.classes_] = probs
         return out
 
     def _restrict(self, probs: np.ndarray, available: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from adapt.features import ordered_columns
 from adapt.models import _lightgbm
 from adapt.models._arms import with_arm
 from adapt.models._base import MultiTreatmentLearner
+from adapt.models._encoded import Encoded, raw_predict
 
 REPEATS_LAST = "__repeats_last__"
 SAME_FAMILY_AS_LAST = "__same_family_as_last__"
@@ -65,6 +66,8 @@ class SequenceLearner(MultiTreatmentLearner):
         return model.fit(self._pairs(X, t), y)
 
     def _predict_one(self, model, X, rows, arms):
+        if isinstance(X, Encoded):
+            return raw_predict(model, self._encoded_pairs(X.take(rows), arms))
         return model.predict_proba(self._pairs(X.iloc[rows], arms))[:, 1]
 
     def _explained_parts(self, model, X, rows, arms):
@@ -87,4 +90,24 @@ class SequenceLearner(MultiTreatmentLearner):
                 SAME_FAMILY_AS_SECOND: same("family_2", family),
                 DONE_BEFORE: counts[np.arange(len(arms)), arms],
             }
+        )
+
+    def _encoded_pairs(self, X: Encoded, arms: np.ndarray) -> np.ndarray:
+        """`_pairs` as a float matrix: the same columns, compared by category code."""
+        arms = np.asarray(arms)
+        family = [self.family_of_[c] for c in self.interventions_]
+
+        def same(column, values):
+            code = pd.Index(self.categories_[column]).get_indexer(values)[arms]
+            return (X.column(column) == code).astype(float)
+
+        counts = np.column_stack([X.column(f"n_{c}") for c in self.interventions_])
+        return np.column_stack(
+            [
+                with_arm(X, arms, self.interventions_),
+                same("previous_intervention", self.interventions_),
+                same("family_1", family),
+                same("family_2", family),
+                counts[np.arange(len(arms)), arms],
+            ]
         )

@@ -4,6 +4,7 @@ import numpy as np
 
 from adapt.models import _lightgbm
 from adapt.models._base import MultiTreatmentLearner
+from adapt.models._encoded import raw_predict
 
 MIN_ROWS_PER_ARM = 30
 
@@ -34,9 +35,7 @@ class TLearner(MultiTreatmentLearner):
         for arm in np.unique(arms):
             pick = arms == arm
             model = models[arm]
-            out[pick] = (
-                model if np.isscalar(model) else model.predict_proba(X.iloc[rows[pick]])[:, 1]
-            )
+            out[pick] = model if np.isscalar(model) else raw_predict(model, X.values[rows[pick]])
         return out
 
     def _explained_parts(self, models, X, rows, arms):
