@@ -491,6 +491,27 @@ function buildRequest() {
 
 /* ---------- errors next to their fields ---------- */
 
+// The server's messages in plain words (its own text when none fits).
+const MESSAGES = [
+  [/^Input should be a valid integer/, { sv: "Skriv ett heltal, till exempel 34.", en: "Enter a whole number, for example 34." }],
+  [/^Input should be a valid number/, { sv: "Skriv ett tal, till exempel 1,5.", en: "Enter a number, for example 1.5." }],
+  [/^Input should be greater than or equal to (\S+)/, { sv: "Måste vara minst $1.", en: "Must be at least $1." }],
+  [/^Input should be less than or equal to (\S+)/, { sv: "Får vara högst $1.", en: "Must be at most $1." }],
+  [/^Input should be a finite number/, { sv: "Skriv ett tal.", en: "Enter a number." }],
+  [/^end_day (\d+) is before start_day (\d+)/, { sv: "Sista dagen ($1) är före första dagen ($2).", en: "The last day ($1) is before the first day ($2)." }],
+  [/is not offered in region/, { sv: "Den här insatsen finns inte där du får stöd.", en: "This programme is not offered where you get support." }],
+  [/^earlier than the previous episode's start_day \((\d+)\)/, { sv: "Börjar före insatsen innan (dag $1).", en: "Starts before the programme before it (day $1)." }],
+  [/^overlaps the previous .* ends on day (\d+)/, { sv: "Krockar med förra gången du gick samma insats (den slutade dag $1).", en: "Overlaps the last time you took the same programme (it ended on day $1)." }],
+];
+
+function plainMessage(msg) {
+  for (const [pattern, words] of MESSAGES) {
+    const match = msg.match(pattern);
+    if (match) return words[state.lang].replace(/\$(\d)/g, (_, n) => match[Number(n)] ?? "");
+  }
+  return msg;
+}
+
 function errorSlot(control) {
   let slot = $(`${control.id}-error`);
   if (!slot) {
@@ -518,13 +539,17 @@ function clearErrors() {
   $("form-error").textContent = "";
 }
 
-function controlFor(loc) {
+function controlFor(loc, message) {
   const path = loc[0] === "body" ? loc.slice(1) : loc;
   if (path[0] === "person" && path.length > 1) return $(`f-${path[1]}`);
   if (path[0] === "history" && Number.isInteger(path[1])) {
     const row = historyRows()[path[1]];
     if (!row) return null;
-    const field = EPISODE_FIELDS.includes(path[2]) ? path[2] : "intervention";
+    const field = EPISODE_FIELDS.includes(path[2])
+      ? path[2]
+      : /^end_day/.test(message || "")
+        ? "end_day"
+        : "intervention";
     return $(`${row.dataset.id}-${field}`);
   }
   return null;
@@ -534,13 +559,14 @@ function showErrors(detail) {
   const general = [];
   let first = null;
   for (const item of Array.isArray(detail) ? detail : [{ loc: [], msg: String(detail) }]) {
-    const control = controlFor(item.loc || []);
+    const control = controlFor(item.loc || [], item.msg);
     if (!control) {
       general.push(item.msg);
       continue;
     }
     const slot = errorSlot(control);
-    slot.textContent = slot.textContent ? `${slot.textContent} ${item.msg}` : item.msg;
+    const text = plainMessage(String(item.msg));
+    slot.textContent = slot.textContent ? `${slot.textContent} ${text}` : text;
     slot.hidden = false;
     control.setAttribute("aria-invalid", "true");
     const ids = new Set((control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean));
