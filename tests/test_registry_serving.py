@@ -89,6 +89,31 @@ def test_pyfunc_takes_decision_point_features_as_returned(registered, served_dat
         pyfunc.predict(wrong)
 
 
+def test_recommend_next_takes_the_champion_uri(registered, model_folder, served_data, tmp_path):
+    from click.testing import CliRunner
+
+    from adapt.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    served_data["persons"].head(60).to_parquet(data / "persons.parquet")
+    episodes = served_data["episodes"]
+    episodes[episodes["person_id"].isin(served_data["persons"]["person_id"].head(60))].to_parquet(
+        data / "episodes.parquet"
+    )
+    tables = {}
+    for label, model in (("uri", CHAMPION), ("folder", model_folder)):
+        out = tmp_path / f"{label}.parquet"
+        result = CliRunner().invoke(
+            main,
+            ["recommend", "--next", "--model", str(model), "--data", str(data)]
+            + ["--out", str(out)],
+        )
+        assert result.exit_code == 0, result.output
+        tables[label] = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(tables["uri"], tables["folder"])
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

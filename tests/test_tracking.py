@@ -10,6 +10,7 @@ from mlflow import MlflowClient
 
 from adapt.features import decision_points
 from adapt.models import make_learner
+from adapt.planning import StepTransitions
 from adapt.simulation import simulate
 from adapt.tracking import (
     CONFIG_KEY_TAG,
@@ -84,11 +85,12 @@ def test_synthetic_example_matches_the_model_and_holds_no_categories(learner):
 
 def test_registered_recommender_loads_and_champion_moves_only_when_better(store, learner):
     name = "recommender-test"
+    transitions = StepTransitions.fit(simulate(300, seed=2, truth=False)["episodes"])
     versions = []
     for value in (0.5, 0.4, 0.7):
         with mlflow.start_run(experiment_id=store):
             mlflow.log_metric("regret_closure", value)
-            version = log_recommender(learner, name)
+            version = log_recommender(learner, name, transitions=transitions)
             versions.append(version.version)
             promoted, previous = promote_if_better(name, version.version, "regret_closure", value)
         champion = MlflowClient().get_model_version_by_alias(name, "champion")
