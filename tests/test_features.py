@@ -11,6 +11,7 @@ from adapt.features import (
     decision_points,
     history_columns,
     next_decision_points,
+    next_decision_values,
     ordered_columns,
 )
 from adapt.simulation import Oracle, simulate
@@ -215,3 +216,39 @@ def test_a_new_person_starts_at_step_zero_with_no_history(data):
 def test_an_unknown_history_is_refused(data):
     with pytest.raises(ValueError, match="history must be one of"):
         decision_points(data["persons"], data["episodes"], history="full")
+
+
+@pytest.mark.parametrize("history", ["summary", "ordered"])
+def test_one_persons_next_decision_in_plain_python_equals_the_table_path(history):
+    """`next_decision_values` (the live path) gives `next_decision_points`' row value for value,
+    for histories cut anywhere, today's day later than the last episode and any current step."""
+    data = simulate(300, seed=3)
+    persons, episodes = data["persons"], data["episodes"]
+    rng = np.random.default_rng(0)
+    for i, person_id in enumerate(persons["person_id"][:120]):
+        mine = episodes[episodes["person_id"] == person_id].sort_values("episode_no")
+        part = mine.iloc[: rng.integers(0, len(mine) + 1)]
+        last_end = int(part["end_day"].iloc[-1]) if len(part) else 0
+        day = None if i % 2 else last_end + int(rng.integers(0, 300))
+        step = None if i % 3 else int(rng.integers(0, 6))
+        sensitive = bool(i % 4)
+        this = persons[persons["person_id"] == person_id]
+        expected = next_decision_points(
+            this, part, include_sensitive=sensitive, history=history, current_step=step, day=day
+        ).features.iloc[0]
+        got = next_decision_values(
+            this.iloc[0].to_dict(),
+            part.drop(columns=["person_id", "episode_no"]).to_dict("records"),
+            include_sensitive=sensitive,
+            history=history,
+            current_step=step,
+            day=day,
+        )
+        assert list(got) == list(expected.index)
+        for column, value in expected.items():
+            if isinstance(value, str):
+                assert got[column] == value, (person_id, column)
+            elif pd.isna(value):
+                assert got[column] is None or np.isnan(got[column]), (person_id, column)
+            else:
+                assert got[column] == pytest.approx(float(value), abs=1e-9), (person_id, column)

@@ -35,11 +35,10 @@ def log_odds_contributions(model, frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
-def arm_contributions(
-    model: MultiTreatmentLearner, X: pd.DataFrame, arms: np.ndarray
-) -> pd.DataFrame:
+def arm_contributions(model: MultiTreatmentLearner, X, arms: np.ndarray) -> pd.DataFrame:
     """Mean over the learner's bags of each feature's SHAP value (log-odds) for the estimate
-    of each intervention in `arms` at the single row `X`.
+    of each intervention in `arms` at the single row `X` (a DataFrame, or the learner's
+    `Encoded` row).
 
     Columns are the features the models read, the candidate's own columns (the intervention
     and its place in the order) included; rows are `arms`. Subtracting two rows gives each
@@ -49,7 +48,9 @@ def arm_contributions(
     """
     if len(X) != 1:
         raise ValueError(f"arm_contributions explains one row at a time, got {len(X)}")
-    X = model._check_predict_input(X)
+    if isinstance(X, pd.DataFrame):
+        X = model._encode(model._check_predict_input(X))
+    columns = model._explained_columns(X.columns)
     arms = np.asarray(arms, dtype=np.int64)
     rows = np.zeros(len(arms), dtype=np.int64)
     total: dict[str, np.ndarray] = {}
@@ -58,7 +59,7 @@ def arm_contributions(
             fitted, X, rows, arms
         ):
             values = log_odds_contributions(lightgbm_model, frame)
-            for j, column in enumerate(frame.columns):
+            for j, column in enumerate(columns):
                 part = total.setdefault(column, np.zeros(len(arms)))
                 np.add.at(part, positions, weight * values[:, j])
     table = pd.DataFrame(total, index=[model.interventions_[a] for a in arms])

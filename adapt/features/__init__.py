@@ -14,6 +14,7 @@ from adapt.features._for_model import (
 )
 from adapt.features._next_decision import next_decision_points
 from adapt.features._ordered import ordered_columns
+from adapt.features._person import next_decision_values
 
 __all__ = [
     "KEYS",
@@ -25,5 +26,6 @@ __all__ = [
     "history_columns",
     "next_decision_points",
     "next_decision_points_for",
+    "next_decision_values",
     "ordered_columns",
 ]

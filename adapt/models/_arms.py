@@ -7,7 +7,7 @@ import pandas as pd
 
 from adapt.models import _lightgbm
 from adapt.models._cross_fit import person_folds
-from adapt.models._encoded import Encoded, raw_predict
+from adapt.models._encoded import Encoded, raw_predict, take
 
 ARM = "__intervention__"
 ARM_AT_STEP = "__intervention_at_step__"
@@ -35,6 +35,12 @@ def with_arm(X: pd.DataFrame | Encoded, arms: np.ndarray, interventions: list[st
         labels = [f"{a}@{s}" for a in interventions for s in range(STEPS)]
         columns[ARM_AT_STEP] = pd.Categorical.from_codes(arms * STEPS + step, categories=labels)
     return X.assign(**columns)
+
+
+def pair_columns(columns) -> list[str]:
+    """The columns `with_arm` gives a frame with `columns`."""
+    extra = [ARM, ARM_AT_STEP] if "current_step" in columns else [ARM]
+    return [*columns, *extra]
 
 
 def pooled_outcome_model(X, t, y, interventions, settings, seed, n_jobs):
@@ -82,7 +88,7 @@ class CrossFittedOutcome:
 
     def explained_parts(self, X, rows, arms) -> list[tuple]:
         """Each fold model with its input, weighted to their mean (see `_explained_parts`)."""
-        frame = with_arm(X.iloc[rows], arms, self.interventions)
+        frame = with_arm(take(X, rows), arms, self.interventions)
         positions = np.arange(len(rows))
         return [(m, frame, positions, 1 / len(self.models_)) for m in self.models_]
 

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from adapt.catalogue import Catalogue, load_catalogue
-from adapt.models._arms import CrossFittedOutcome
+from adapt.models._arms import CrossFittedOutcome, pair_columns
 from adapt.models._calibration import bias_sd
 from adapt.models._cross_fit import groups_of, half_samples
 from adapt.models._encoded import Encoded, encode
@@ -125,11 +125,8 @@ class MultiTreatmentLearner(BaseEstimator):
         self, X: pd.DataFrame, level: float | None = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Lower and upper bounds of each probability at `level` (default `interval_level`)."""
-        bags = self._predict_bags(X)
-        lower, upper = self._interval(bags, self.bias_sd_**2, level)  # bias_sd_ is per arm
-        return self._frame(np.clip(lower, 0, 1), X, "p_"), self._frame(
-            np.clip(upper, 0, 1), X, "p_"
-        )
+        lower, upper = self._probability_interval(self._predict_bags(X), level)
+        return self._frame(lower, X, "p_"), self._frame(upper, X, "p_")
 
     def usual_path(self, X: pd.DataFrame) -> pd.Series:
         """The intervention the behaviour model finds most likely for each row."""
@@ -155,14 +152,41 @@ class MultiTreatmentLearner(BaseEstimator):
         self, X: pd.DataFrame, level: float | None = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Bounds of each uplift over current practice, from the spread of the differences."""
-        bags = self._predict_bags(X)
-        e = self._e(X)
+        lower, upper = self._uplift_interval(self._predict_bags(X), self._e(X), level)
+        return self._frame(lower, X, "uplift_"), self._frame(upper, X, "uplift_")
+
+    # -- the same on encoded rows (see `_encode`, `_encode_values`) -------------------------------
+    def _probability_interval(self, bags: np.ndarray, level: float | None = None):
+        lower, upper = self._interval(bags, self.bias_sd_**2, level)  # bias_sd_ is per arm
+        return np.clip(lower, 0, 1), np.clip(upper, 0, 1)
+
+    def _uplift_interval(self, bags: np.ndarray, e: np.ndarray, level: float | None = None):
         uplift_bags = np.stack([self._uplift(bag, e) for bag in bags])
         # Bias of p_a - sum_j e_j p_j when cell biases are independent with sd `bias_sd_`.
         var = self.bias_sd_**2
         bias_var = var * (1 - 2 * e) + (e**2 * var).sum(axis=1, keepdims=True)
-        lower, upper = self._interval(uplift_bags, np.maximum(bias_var, 0.0), level)
-        return self._frame(lower, X, "uplift_"), self._frame(upper, X, "uplift_")
+        return self._interval(uplift_bags, np.maximum(bias_var, 0.0), level)
+
+    def _encode_values(self, rows: list[dict]) -> Encoded:
+        """Feature rows given as ``{column: value}`` (categories by label, as
+        `next_decision_values` gives them) encoded like `_encode` does a DataFrame. A label the
+        model never saw is missing (NaN), as in LightGBM's reading of a DataFrame."""
+        check_is_fitted(self, "estimators_")
+        codes = getattr(self, "_label_codes", None)
+        if codes is None:
+            codes = self._label_codes = {
+                c: {label: float(i) for i, label in enumerate(labels)}
+                for c, labels in self.categories_.items()
+            }
+        columns = tuple(self.feature_names_in_)
+        values = np.array(
+            [
+                [codes[c].get(row[c], np.nan) if c in codes else float(row[c]) for c in columns]
+                for row in rows
+            ],
+            dtype=float,
+        ).reshape(len(rows), len(columns))
+        return Encoded(values, columns)
 
     # -- for subclasses ---------------------------------------------------------------------------
     def _fit_one(self, X, t, y, available, groups, seed):
@@ -179,6 +203,11 @@ class MultiTreatmentLearner(BaseEstimator):
         contributions explains the pairs' estimates exactly where the learner predicts through
         one classifier per pair (S, sequence, T); see the subclasses."""
         raise NotImplementedError(f"{type(self).__name__} cannot be explained per person")
+
+    def _explained_columns(self, columns) -> list[str]:
+        """Names of the columns of the inputs `_explained_parts` gives for an `Encoded` X (a
+        float matrix has none): the features, then the candidate's own columns."""
+        return pair_columns(columns)
 
     def _lightgbm(self, **override) -> dict:
         settings = {
@@ -319,6 +348,7 @@ class MultiTreatmentLearner(BaseEstimator):
             bad = np.flatnonzero(~np.isin(y, [0, 1]))[:10].tolist()
             raise ValueError(f"y must be 0 or 1 (progressed or not); rows {bad} are not")
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self._label_codes = None  # see `_encode_values`
         self.categories_ = {
             c: list(X[c].cat.categories)
             for c in X.columns

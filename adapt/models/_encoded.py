@@ -41,6 +41,11 @@ def encode(X: pd.DataFrame, categories: dict[str, list]) -> Encoded:
     return Encoded(values, tuple(X.columns))
 
 
+def take(X, rows):
+    """Rows of a DataFrame or of an `Encoded` matrix."""
+    return X.take(rows) if isinstance(X, Encoded) else X.iloc[rows]
+
+
 def raw_predict(model, matrix: np.ndarray) -> np.ndarray:
     """A fitted LightGBM sklearn model's prediction from a float matrix: the probability of
     class 1 for a binary classifier, per class for a multiclass one, the value for a regressor."""

@@ -4,6 +4,7 @@ import numpy as np
 
 from adapt.models._arms import pooled_outcome_model, predict_pairs, with_arm
 from adapt.models._base import MultiTreatmentLearner
+from adapt.models._encoded import take
 
 
 class SLearner(MultiTreatmentLearner):
@@ -26,5 +27,5 @@ class SLearner(MultiTreatmentLearner):
         return predict_pairs(model, X, rows, arms, self.interventions_)
 
     def _explained_parts(self, model, X, rows, arms):
-        frame = with_arm(X.iloc[rows], arms, self.interventions_)
+        frame = with_arm(take(X, rows), arms, self.interventions_)
         return [(model, frame, np.arange(len(rows)), 1.0)]

@@ -10,7 +10,7 @@ import pandas as pd
 from adapt.catalogue import load_catalogue
 from adapt.features import ordered_columns
 from adapt.models import _lightgbm
-from adapt.models._arms import with_arm
+from adapt.models._arms import pair_columns, with_arm
 from adapt.models._base import MultiTreatmentLearner
 from adapt.models._encoded import Encoded, raw_predict
 
@@ -71,7 +71,21 @@ class SequenceLearner(MultiTreatmentLearner):
         return model.predict_proba(self._pairs(X.iloc[rows], arms))[:, 1]
 
     def _explained_parts(self, model, X, rows, arms):
-        return [(model, self._pairs(X.iloc[rows], arms), np.arange(len(rows)), 1.0)]
+        pairs = (
+            self._encoded_pairs(X.take(rows), arms)
+            if isinstance(X, Encoded)
+            else self._pairs(X.iloc[rows], arms)
+        )
+        return [(model, pairs, np.arange(len(rows)), 1.0)]
+
+    def _explained_columns(self, columns) -> list[str]:
+        return [
+            *pair_columns(columns),
+            REPEATS_LAST,
+            SAME_FAMILY_AS_LAST,
+            SAME_FAMILY_AS_SECOND,
+            DONE_BEFORE,
+        ]
 
     def _pairs(self, X: pd.DataFrame, arms: np.ndarray) -> pd.DataFrame:
         """Rows paired with candidate interventions, and the candidate's place in the order."""

@@ -4,7 +4,7 @@ import numpy as np
 
 from adapt.models import _lightgbm
 from adapt.models._base import MultiTreatmentLearner
-from adapt.models._encoded import raw_predict
+from adapt.models._encoded import Encoded, raw_predict, take
 
 MIN_ROWS_PER_ARM = 30
 
@@ -44,5 +44,11 @@ class TLearner(MultiTreatmentLearner):
         for arm in np.unique(arms):
             pick = np.flatnonzero(arms == arm)
             if not np.isscalar(models[arm]):
-                parts.append((models[arm], X.iloc[rows[pick]], pick, 1.0))
+                rows_of_arm = take(X, rows[pick])
+                if isinstance(rows_of_arm, Encoded):
+                    rows_of_arm = rows_of_arm.values
+                parts.append((models[arm], rows_of_arm, pick, 1.0))
         return parts
+
+    def _explained_columns(self, columns) -> list[str]:
+        return list(columns)

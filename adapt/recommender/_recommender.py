@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from adapt.catalogue import load_catalogue
 from adapt.contract import EPISODE_COLUMNS
-from adapt.explain import Sentences, arm_contributions, feature_values
-from adapt.features import next_decision_points_for
+from adapt.explain import Sentences, arm_contributions
+from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.planning import Planner, StepTransitions
 from adapt.recommender._errors import InvalidRequest
 from adapt.recommender._schemas import (
@@ -42,12 +42,18 @@ class Estimates:
     usual: np.ndarray  # arm index
 
     @classmethod
-    def of(cls, model, X: pd.DataFrame) -> Estimates:
-        p = model.predict(X).to_numpy(float)
-        p_lower, p_upper = (f.to_numpy(float) for f in model.predict_interval(X))
-        e = model.behaviour_probabilities(X).to_numpy(float)
+    def of(cls, model, X) -> Estimates:
+        """The estimates of `model` at decision points `X` (a DataFrame of features, or the
+        learner's `Encoded` rows): what `predict`, `predict_interval`,
+        `behaviour_probabilities` and `predict_uplift_interval` give, from one pass."""
+        if isinstance(X, pd.DataFrame):
+            X = model._encode(model._check_predict_input(X))
+        bags = model._bags(X)
+        e = model._behaviour(X)
+        p = bags.mean(axis=0)
+        p_lower, p_upper = model._probability_interval(bags)
+        uplift_lower, uplift_upper = model._uplift_interval(bags, e)
         uplift = model._uplift(p, e)
-        uplift_lower, uplift_upper = (f.to_numpy(float) for f in model.predict_uplift_interval(X))
         return cls(p, p_lower, p_upper, uplift, uplift_lower, uplift_upper, e.argmax(axis=1))
 
     def ranked(self, row: int) -> np.ndarray:
@@ -111,12 +117,17 @@ class Recommender:
                 "current_step": current_step,
             }
         )
-        persons, episodes = self._tables(request)
-        points = next_decision_points_for(
-            self.model, persons, episodes, current_step=request.current_step, day=request.day
+        values = next_decision_values(
+            self._person_values(request),
+            [e.model_dump() for e in request.history],
+            current_step=request.current_step,
+            day=request.day,
+            **feature_settings(self.model),
         )
-        estimates = Estimates.of(self.model, points.features)
-        return self._answer(request, points.features, estimates, persons, episodes, reasons)
+        encoded = self.model._encode_values([values])
+        estimates = Estimates.of(self.model, encoded)
+        persons, episodes = self._tables(request)
+        return self._answer(request, values, encoded, estimates, persons, episodes, reasons)
 
     def validate(self, raw) -> RecommendRequest:
         """The request as a `RecommendRequest`, checked against the catalogue and the model."""
@@ -260,16 +271,15 @@ class Recommender:
             error(("day",), f"{request.day} is before the last episode's end_day ({last_end})")
         return errors
 
-    def _tables(self, request: RecommendRequest) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _person_values(self, request: RecommendRequest) -> dict:
+        """The person's fields the model reads (covariates it was not fitted on left out)."""
         person = request.person.model_dump(exclude={"person_id", "exit_day", "exit_reason"})
-        person.update(person.pop("__pydantic_extra__", None) or {})
-        row = {
-            "person_id": PERSON_ID,
-            **{k: v for k, v in person.items() if not k.startswith("x_")},
-        }
-        for column in self._covariates:
-            row[column] = request.person.covariates()[column]
-        persons = pd.DataFrame([row])
+        person = {k: v for k, v in person.items() if not k.startswith("x_")}
+        covariates = request.person.covariates()
+        return {**person, **{c: covariates[c] for c in self._covariates}}
+
+    def _tables(self, request: RecommendRequest) -> tuple[pd.DataFrame, pd.DataFrame]:
+        persons = pd.DataFrame([{"person_id": PERSON_ID, **self._person_values(request)}])
         episodes = pd.DataFrame(
             [
                 {"person_id": PERSON_ID, "episode_no": i + 1, **e.model_dump()}
@@ -279,13 +289,12 @@ class Recommender:
         )
         return persons, episodes.astype({"hours": float})
 
-    def _answer(self, request, X, estimates, persons, episodes, reasons) -> Recommendation:
+    def _answer(self, request, values, X, estimates, persons, episodes, reasons) -> Recommendation:
         lang, catalogue = request.lang, self.catalogue
         codes = self._codes
         ranked = estimates.ranked(0)[: request.k]
         usual = int(estimates.usual[0])
         sentences = Sentences(catalogue, lang)
-        values = feature_values(X)
         if reasons:
             contributions = arm_contributions(self.model, X, np.r_[ranked, usual])
             reference = contributions.iloc[-1]
@@ -312,9 +321,8 @@ class Recommender:
                 )
             )
         confident = any(o.uplift_interval.lower > 0 for o in options)
-        plans = self.planner(request.k).search(
-            persons, episodes, current_step=[int(X["current_step"].iloc[0])]
-        )
+        step = int(values["current_step"])
+        plans = self.planner(request.k).search(persons, episodes, current_step=[step])
         plan = [
             PlannedStep(
                 position=i + 1,
@@ -325,7 +333,6 @@ class Recommender:
             )
             for i, code in enumerate(plans.interventions[0])
         ]
-        step = int(X["current_step"].iloc[0])
         return Recommendation(
             options=options,
             plan=plan,
