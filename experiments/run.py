@@ -95,7 +95,7 @@ def run(cfg: DictConfig) -> dict:
     """Run one experiment in the active MLflow run; returns its metrics."""
     from adapt.calibration import calibration_report, format_report
     from adapt.contract import ContractError
-    from adapt.explain import global_importance, plot_importance
+    from adapt.explain import gain_explanation, importance_table, plot_explanation, plot_importance
     from adapt.fairness import plot_audit
     from adapt.features import decision_points
     from adapt.models import make_learner
@@ -199,17 +199,19 @@ def run(cfg: DictConfig) -> dict:
     if cfg.explain.enabled:
         ex = cfg.explain
         with timed(timings, "explain"):
-            importance = global_importance(
-                learner,
-                valid.features,
-                n_rows=min(ex.n_rows, len(valid)),
-                n_background=min(ex.n_background, len(valid)),
-                n_permutations=ex.n_permutations,
-                seed=seed,
-            )
+            explanation = gain_explanation(learner, valid.features, n_rows=ex.n_rows, seed=seed)
+        importance = importance_table(explanation)
         tables["feature_importance"] = importance
         if plot_dir is not None:
-            plots.append(plot_importance(importance, plot_dir / "feature_importance.png", ex.top))
+            plots.append(
+                plot_importance(
+                    importance,
+                    plot_dir / "feature_importance.png",
+                    ex.top,
+                    xlabel="mean |SHAP| of the recommended intervention over the usual path",
+                )
+            )
+            plots.extend(plot_explanation(explanation, plot_dir, ex.top))
     for name, table in tables.items():
         log_table(table, name)
     for plot in plots:

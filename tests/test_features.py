@@ -225,7 +225,7 @@ def test_one_persons_next_decision_in_plain_python_equals_the_table_path(history
     data = simulate(300, seed=3)
     persons, episodes = data["persons"], data["episodes"]
     rng = np.random.default_rng(0)
-    for i, person_id in enumerate(persons["person_id"][:120]):
+    for i, person_id in enumerate(persons["person_id"][:60]):
         mine = episodes[episodes["person_id"] == person_id].sort_values("episode_no")
         part = mine.iloc[: rng.integers(0, len(mine) + 1)]
         last_end = int(part["end_day"].iloc[-1]) if len(part) else 0
