@@ -82,6 +82,21 @@ def test_catalogue_lists_regions_offers_and_names(client, recommender):
     assert [s["level"] for s in out["steps"]] == list(catalogue.steps)
 
 
+def test_openapi_documents_the_request_the_answer_and_the_key(client):
+    schema = client.get("/openapi.json").json()
+    operation = schema["paths"]["/v1/recommend"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/RecommendRequest")
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["$ref"].endswith("/Recommendation")
+    assert {"401", "413", "422"} <= set(operation["responses"])
+    assert operation["security"] == [{"APIKeyHeader": []}]
+    scheme = schema["components"]["securitySchemes"]["APIKeyHeader"]
+    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert "/v1/catalogue" in schema["paths"] and "/health" in schema["paths"]
+    assert client.get("/docs").status_code == 200
+
+
 @pytest.mark.parametrize("lang", ["sv", "en"])
 def test_recommend_gives_the_library_answer(client, recommender, body, lang):
     sent = {**body, "lang": lang, "k": 2}

@@ -215,7 +215,10 @@ def _field_errors(errors, prefix=()) -> JSONResponse:
     """422 naming each field: only ``loc`` and ``msg``, never the values sent."""
     detail = [
         {
-            "loc": [*prefix, *(p if isinstance(p, int) else str(p) for p in e.get("loc", ()))],
+            "loc": [
+                *prefix,
+                *(p if isinstance(p, int) else str(p)[:100] for p in e.get("loc", ())),
+            ],
             "msg": str(e.get("msg", "invalid")).removeprefix("Value error, "),
         }
         for e in errors
