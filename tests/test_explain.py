@@ -3,7 +3,6 @@
 import copy
 
 import numpy as np
-import pandas as pd
 import pytest
 import shap
 
@@ -178,7 +177,8 @@ def test_beeswarm_bar_and_importance_plots_are_written(explained, tmp_path):
         assert path.read_bytes()[:4] == b"\x89PNG"
 
 
-# -- the permutation explainer of the expected gain (model-agnostic) ----------------------------
+# -- the permutation explainer of the expected gain (model-agnostic, not in the pipeline) -------
+# Running it costs ~25 s of numba compilation on first use, so only its argument checks are here.
 def test_expected_gain_is_best_minus_current_practice(fitted):
     model, X = fitted
     gain = expected_gain(model, X.head(50))
@@ -186,17 +186,6 @@ def test_expected_gain_is_best_minus_current_practice(fitted):
     e = model.behaviour_probabilities(X.head(50)).to_numpy()
     assert np.allclose(gain, np.nanmax(p, axis=1) - np.nansum(e * p, axis=1))
     assert (gain >= 0).all()
-
-
-def test_permutation_importance_covers_every_feature_and_is_reproducible(fitted):
-    model, X = fitted
-    first = global_importance(model, X, n_rows=4, n_background=3, seed=1)
-    again = global_importance(model, X, n_rows=4, n_background=3, seed=1)
-    assert sorted(first["feature"]) == sorted(X.columns)
-    assert (first["mean_abs_shap"] >= 0).all()
-    assert first["mean_abs_shap"].is_monotonic_decreasing
-    assert first.equals(again)
-    assert isinstance(first, pd.DataFrame)
 
 
 def test_permutation_sizes_must_be_positive(fitted):

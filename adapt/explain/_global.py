@@ -8,6 +8,7 @@ read (slow: about 30 s per 100 rows of the MIA-sized world).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -211,7 +212,10 @@ def plot_explanation(explanation: shap.Explanation, folder, top: int = 15) -> li
         fig = Figure(figsize=(8.5, height), layout="tight")
         axis = fig.subplots()
         options = {"plot_size": None} if plot is shap.plots.beeswarm else {}
-        plot(explanation, max_display=top, ax=axis, show=False, **options)
+        with warnings.catch_warnings():
+            # The beeswarm colours by each feature's percentiles; the intervention has no values.
+            warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+            plot(explanation, max_display=top, ax=axis, show=False, **options)
         axis.set_title("What drives the recommended intervention over the usual path")
         shown = "SHAP value" if plot is shap.plots.beeswarm else "mean |SHAP value|"
         axis.set_xlabel(f"{shown} (log-odds, recommended less usual path)")
