@@ -102,16 +102,17 @@ def test_recommend_next_takes_the_champion_uri(registered, model_folder, served_
         data / "episodes.parquet"
     )
     tables = {}
-    for label, model in (("uri", CHAMPION), ("folder", model_folder)):
-        out = tmp_path / f"{label}.parquet"
-        result = CliRunner().invoke(
-            main,
-            ["recommend", "--next", "--model", str(model), "--data", str(data)]
-            + ["--out", str(out)],
-        )
-        assert result.exit_code == 0, result.output
-        tables[label] = pd.read_parquet(out)
-    pd.testing.assert_frame_equal(tables["uri"], tables["folder"])
+    for mode in (["--next"], []):
+        for label, model in (("uri", CHAMPION), ("folder", model_folder)):
+            out = tmp_path / f"{label}{len(mode)}.parquet"
+            result = CliRunner().invoke(
+                main,
+                ["recommend", *mode, "--model", str(model), "--data", str(data)]
+                + ["--out", str(out)],
+            )
+            assert result.exit_code == 0, result.output
+            tables[label] = pd.read_parquet(out)
+        pd.testing.assert_frame_equal(tables["uri"], tables["folder"])
 
 
 @pytest.mark.parametrize(
