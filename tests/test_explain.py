@@ -192,3 +192,22 @@ def test_permutation_sizes_must_be_positive(fitted):
     model, X = fitted
     with pytest.raises(ValueError, match="n_rows, n_background and n_permutations"):
         global_importance(model, X, n_rows=0)
+
+
+def test_contributions_are_what_shaps_tree_explainer_gives(served_data, recommender):
+    """The per-person reasons call LightGBM's TreeSHAP directly (one thread); shap's
+    TreeExplainer gives the same values."""
+    from adapt.explain._contributions import log_odds_contributions, tree_explainer
+    from adapt.features import decision_points as points_of
+    from adapt.models._arms import with_arm
+
+    model = recommender.model
+    X = points_of(served_data["persons"], served_data["episodes"]).features.head(20)
+    X = model._check_predict_input(X)
+    arms = np.zeros(len(X), dtype=np.int64)
+    frame = with_arm(X, arms, model.interventions_)
+    matrix = with_arm(model._encode(X), arms, model.interventions_)
+    bag = model.estimators_[0]
+    expected = tree_explainer(bag).shap_values(frame)
+    expected = np.asarray(expected[-1] if isinstance(expected, list) else expected)
+    np.testing.assert_allclose(log_odds_contributions(bag, matrix), expected, atol=1e-10)

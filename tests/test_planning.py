@@ -277,3 +277,17 @@ def test_the_first_position_reports_the_models_estimate_and_the_expected_step(
     np.testing.assert_allclose(plans.p_progress[:, 0], np.where(start >= 5, 0, estimate))
     # Two positions: the value is the expected step after both, less the start.
     np.testing.assert_allclose(plans.expected_step[:, 1] - start, plans.value, atol=1e-9)
+
+
+def test_one_persons_plan_from_plain_values_equals_the_table_path(data, model, transitions):
+    """`search_one` (the live path, no pandas) finds the plans `search` finds."""
+    planner = Planner(model, transitions, k=3)
+    persons, episodes = _some(data, 12)
+    batch = planner.search(persons, episodes)
+    for i, person in enumerate(persons.to_dict("records")):
+        mine = episodes[episodes["person_id"] == person["person_id"]].sort_values("episode_no")
+        history = mine.drop(columns=["person_id", "episode_no"]).to_dict("records")
+        one = planner.search_one(person, history)
+        assert list(one.interventions[0]) == list(batch.interventions[i])
+        np.testing.assert_allclose(one.p_progress[0], batch.p_progress[i], rtol=1e-9)
+        np.testing.assert_allclose(one.expected_step[0], batch.expected_step[i], rtol=1e-9)

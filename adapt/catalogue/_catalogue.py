@@ -88,6 +88,11 @@ class Catalogue:
 
     def availability_matrix(self) -> np.ndarray:
         """`availability()` as a (n_regions, n_interventions) bool array."""
+        return self._availability.copy()
+
+    @functools.cached_property
+    def _availability(self) -> np.ndarray:
+        # built once: a live request asks for it several times
         return self.availability().to_numpy(dtype=bool)
 
     def fingerprint(self) -> str:

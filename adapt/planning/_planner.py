@@ -16,7 +16,7 @@ import pandas as pd
 
 from adapt.catalogue import load_catalogue
 from adapt.contract import EPISODE_COLUMNS, validate_tables
-from adapt.features import next_decision_points_for
+from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.planning._transitions import StepTransitions
 
 OBJECTIVES = ("steps", "reach")
@@ -128,9 +128,21 @@ class Planner:
     # -- search -----------------------------------------------------------------------------------
     def search(self, persons, episodes, current_step=None, k: int | None = None) -> Plans:
         """Beam search over plans of length `k` (default `self.k`) for every person."""
-        k = self.k if k is None else k
-        n, n_arms = len(persons), len(self._codes)
         history = _Histories(persons, episodes, self.catalogue)
+        return self._search(history, current_step, k)
+
+    def search_one(
+        self, person: dict, episodes: list[dict], current_step=None, day=None, k=None
+    ) -> Plans:
+        """`search` for one person given as plain values (a persons-contract row as a dict, the
+        episodes in order as dicts), without pandas: what a live request needs. The plan starts
+        on `day` (default: the last episode's end)."""
+        history = _OneHistory(person, episodes, self.catalogue, day)
+        return self._search(history, None if current_step is None else [current_step], k)
+
+    def _search(self, history, current_step, k) -> Plans:
+        k = self.k if k is None else k
+        n, n_arms = len(history.last_step), len(self._codes)
         start = history.last_step if current_step is None else np.asarray(current_step, np.int64)
         offered = self.catalogue.availability_matrix()[history.region_index]
         done = history.done_matrix(self._codes)
@@ -175,7 +187,8 @@ class Planner:
 
     def _estimates(self, history, beam, branch) -> np.ndarray:
         """The model's probabilities for every branch (rows) and intervention (columns)."""
-        persons, episodes = history.with_plans(
+        features = history.features(
+            self.model,
             beam.person[branch.beam],
             beam.plan[branch.beam],
             branch.path,
@@ -184,8 +197,7 @@ class Planner:
             self.transitions.gap_days,
             self._codes,
         )
-        points = next_decision_points_for(self.model, persons, episodes, current_step=branch.step)
-        p = self.model.predict(points.features).to_numpy()
+        p = self.model._bags(features).mean(axis=0)
         # Nobody climbs above the top of the ladder.
         return np.where(branch.step[:, None] >= self.catalogue.max_step, 0.0, p)
 
@@ -288,11 +300,7 @@ class _Branches:
     def expand(self, chosen_beam, chosen_arm, p, back_rate, progress_to, target) -> _Branches:
         """Every branch of each chosen beam, continued by its chosen intervention: up (to each
         step a progression may reach), back or staying."""
-        pairs = pd.DataFrame({"beam": chosen_beam, "pair": np.arange(len(chosen_beam))})
-        links = pd.DataFrame({"beam": self.beam, "branch": np.arange(len(self.beam))}).merge(
-            pairs, on="beam"
-        )
-        branch, pair = links["branch"].to_numpy(), links["pair"].to_numpy()
+        branch, pair = _branches_of(self.beam, chosen_beam)
         step = self.step[branch]
         up = np.nan_to_num(p[branch, chosen_arm[pair]])
         back = _back_rate(back_rate, step)
@@ -312,6 +320,21 @@ class _Branches:
             path,
             (self.reached[rows] | (new_step >= target))[keep],
         )
+
+
+def _branches_of(beam_of_branch: np.ndarray, chosen_beam: np.ndarray):
+    """Every (branch, pair) with ``beam_of_branch[branch] == chosen_beam[pair]``, ordered by
+    branch, then pair."""
+    size = max(int(beam_of_branch.max(initial=-1)), int(chosen_beam.max(initial=-1))) + 1
+    order = np.argsort(beam_of_branch, kind="stable")
+    counts = np.bincount(beam_of_branch, minlength=size)
+    first = np.r_[0, np.cumsum(counts)[:-1]]
+    per_pair = counts[chosen_beam]
+    pair = np.repeat(np.arange(len(chosen_beam)), per_pair)
+    offset = np.arange(per_pair.sum()) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    branch = order[np.repeat(first[chosen_beam], per_pair) + offset]
+    ordered = np.lexsort((pair, branch))
+    return branch[ordered], pair[ordered]
 
 
 class _Histories:
@@ -339,6 +362,12 @@ class _Histories:
         if (self.region_index < 0).any():
             bad = self.persons.loc[self.region_index < 0, "region"].unique()[:5].tolist()
             raise ValueError(f"persons.region has regions the catalogue does not know: {bad}")
+
+    def features(self, model, person, plan, path, days, hours, gap, codes):
+        """`model`'s encoded features of each branch's next decision (see `with_plans`)."""
+        persons, episodes = self.with_plans(person, plan, path, days, hours, gap, codes)
+        points = next_decision_points_for(model, persons, episodes, current_step=path[:, -1])
+        return model._encode(model._check_predict_input(points.features))
 
     def done_matrix(self, codes: np.ndarray) -> np.ndarray:
         done = np.zeros((len(self.persons), len(codes)), bool)
@@ -381,6 +410,56 @@ class _Histories:
                 )
             )
         return pseudo, pd.concat([recorded, *planned], ignore_index=True)
+
+
+class _OneHistory:
+    """One person's recorded history as plain values; `_Histories`' interface without pandas."""
+
+    def __init__(self, person: dict, episodes: list[dict], catalogue, day=None):
+        self.person, self.episodes, self.catalogue = person, list(episodes), catalogue
+        last = self.episodes[-1] if self.episodes else None
+        self.last_step = np.array([last["step_after"] if last else 0], np.int64)
+        self.start_day = float(day if day is not None else (last["end_day"] if last else 0))
+        self.day = day
+        self.region_index = np.array([catalogue.region_codes.index(person["region"])])
+
+    def done_matrix(self, codes: np.ndarray) -> np.ndarray:
+        done = {e["intervention"] for e in self.episodes}
+        return np.array([[c in done for c in codes]])
+
+    def features(self, model, person, plan, path, days, hours, gap, codes):
+        """Like `_Histories.features`: the planned episodes follow the recorded ones with the
+        same days and hours (`_Histories.with_plans`), and the first decision is taken on the
+        given day."""
+        settings = feature_settings(model)
+        rows = []
+        for branch in range(len(person)):
+            planned = []
+            end = self.start_day
+            for t in range(plan.shape[1]):
+                arm = plan[branch, t]
+                start = self.start_day if (not self.episodes and t == 0) else end + gap
+                end = start + days[arm]
+                planned.append(
+                    {
+                        "intervention": codes[arm],
+                        "start_day": int(np.rint(start)),
+                        "end_day": int(np.rint(end)),
+                        "hours": float(hours[arm]),
+                        "step_before": int(path[branch, t]),
+                        "step_after": int(path[branch, t + 1]),
+                    }
+                )
+            rows.append(
+                next_decision_values(
+                    self.person,
+                    self.episodes + planned,
+                    current_step=int(path[branch, -1]),
+                    day=self.day if not planned else None,
+                    **settings,
+                )
+            )
+        return model._encode_values(rows)
 
 
 def _top_per_person(person: np.ndarray, value: np.ndarray, width: int):

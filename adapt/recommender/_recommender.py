@@ -9,7 +9,6 @@ import pandas as pd
 from pydantic import ValidationError
 
 from adapt.catalogue import load_catalogue
-from adapt.contract import EPISODE_COLUMNS
 from adapt.explain import Sentences, arm_contributions
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.planning import Planner, StepTransitions
@@ -24,8 +23,6 @@ from adapt.recommender._schemas import (
     RecommendRequest,
     StepInfo,
 )
-
-PERSON_ID = "person"
 
 
 @dataclass
@@ -110,24 +107,28 @@ class Recommender:
         request = self.validate(
             {
                 "person": person,
-                "history": history if isinstance(history, pd.DataFrame) else list(history),
+                "history": list(history) if isinstance(history, tuple) else history,
                 "k": k,
                 "lang": lang,
                 "day": day,
                 "current_step": current_step,
             }
         )
+        person = self._person_values(request)
+        history = [e.model_dump() for e in request.history]
         values = next_decision_values(
-            self._person_values(request),
-            [e.model_dump() for e in request.history],
+            person,
+            history,
             current_step=request.current_step,
             day=request.day,
             **feature_settings(self.model),
         )
         encoded = self.model._encode_values([values])
         estimates = Estimates.of(self.model, encoded)
-        persons, episodes = self._tables(request)
-        return self._answer(request, values, encoded, estimates, persons, episodes, reasons)
+        plans = self.planner(request.k).search_one(
+            person, history, current_step=int(values["current_step"]), day=request.day
+        )
+        return self._answer(request, values, encoded, estimates, plans, reasons)
 
     def validate(self, raw) -> RecommendRequest:
         """The request as a `RecommendRequest`, checked against the catalogue and the model."""
@@ -278,18 +279,7 @@ class Recommender:
         covariates = request.person.covariates()
         return {**person, **{c: covariates[c] for c in self._covariates}}
 
-    def _tables(self, request: RecommendRequest) -> tuple[pd.DataFrame, pd.DataFrame]:
-        persons = pd.DataFrame([{"person_id": PERSON_ID, **self._person_values(request)}])
-        episodes = pd.DataFrame(
-            [
-                {"person_id": PERSON_ID, "episode_no": i + 1, **e.model_dump()}
-                for i, e in enumerate(request.history)
-            ],
-            columns=list(EPISODE_COLUMNS),
-        )
-        return persons, episodes.astype({"hours": float})
-
-    def _answer(self, request, values, X, estimates, persons, episodes, reasons) -> Recommendation:
+    def _answer(self, request, values, X, estimates, plans, reasons) -> Recommendation:
         lang, catalogue = request.lang, self.catalogue
         codes = self._codes
         ranked = estimates.ranked(0)[: request.k]
@@ -322,7 +312,6 @@ class Recommender:
             )
         confident = any(o.uplift_interval.lower > 0 for o in options)
         step = int(values["current_step"])
-        plans = self.planner(request.k).search(persons, episodes, current_step=[step])
         plan = [
             PlannedStep(
                 position=i + 1,
