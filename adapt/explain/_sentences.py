@@ -112,11 +112,12 @@ class Sentences:
                 continue
             fact = self._fact(feature, features, option, usual, value > 0)
             if fact is not None:
-                facts.append((value, fact))
+                # the option's own effect is a whole sentence; other facts speak for or against
+                facts.append((value, f"{fact}." if feature == ARM else fact))
         facts.sort(key=lambda item: -abs(item[0]))
         pro = [(v, f) for v, f in facts if v > 0][:high]
         con = [(v, f) for v, f in facts if v < 0][: max(low - len(pro), 0)]
-        return [self._sentence(f, option, v > 0, option == usual) for v, f in pro + con]
+        return [f if f.endswith(".") else self._sentence(f, option, v > 0) for v, f in pro + con]
 
     # -- pieces -----------------------------------------------------------------------------------
     @staticmethod
@@ -128,11 +129,11 @@ class Sentences:
     def _name(self, code: str) -> str:
         return self.catalogue.interventions[code].name(self.lang)
 
-    def _sentence(self, fact: str, option: str, speaks_for: bool, is_usual: bool) -> str:
+    def _sentence(self, fact: str, option: str, speaks_for: bool) -> str:
         name = self._name(option)
         if self.lang == "sv":
             tail = f"det talar för {name}" if speaks_for else f"det talar något emot {name}"
-            return f"{fact}, och {tail}." if speaks_for else f"{fact}, och {tail}."
+            return f"{fact}, och {tail}."
         tail = f"which speaks for {name}" if speaks_for else f"which speaks somewhat against {name}"
         return f"{fact}, {tail}."
 
