@@ -1,5 +1,7 @@
 """Fixtures shared by the recommender, service and browser tests: one small trained model."""
 
+import json
+
 import pytest
 
 from adapt.features import decision_points
@@ -33,3 +35,21 @@ def recommender(model_folder):
     from adapt.recommender import load_recommender
 
     return load_recommender(model_folder)
+
+
+@pytest.fixture(scope="session")
+def valid_request(served_data) -> dict:
+    """A JSON request body for the first simulated person with at least two episodes."""
+    data = served_data
+    counts = data["episodes"].groupby("person_id").size()
+    person_id = counts[counts >= 2].index[0]
+    persons = data["persons"]
+    person = persons[persons["person_id"] == person_id].drop(columns=["exit_day", "exit_reason"])
+    mine = data["episodes"][data["episodes"]["person_id"] == person_id].sort_values("episode_no")
+    history = mine.drop(columns=["person_id", "episode_no"]).head(2)
+    return {
+        "person": json.loads(person.to_json(orient="records"))[0],
+        "history": json.loads(history.to_json(orient="records")),
+        "k": 3,
+        "lang": "sv",
+    }

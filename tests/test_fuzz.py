@@ -104,19 +104,6 @@ def bad_code(valid, none_ok=False):
 
 
 # -- corrupting one field of a valid request -------------------------------------------------------
-def valid_request(data, episodes=2) -> dict:
-    counts = data["episodes"].groupby("person_id").size()
-    person_id = counts[counts >= episodes].index[0]
-    persons = data["persons"]
-    person = persons[persons["person_id"] == person_id].drop(columns=["exit_day", "exit_reason"])
-    mine = data["episodes"][data["episodes"]["person_id"] == person_id].sort_values("episode_no")
-    history = mine.drop(columns=["person_id", "episode_no"]).head(episodes)
-    return {
-        "person": json.loads(person.to_json(orient="records"))[0],
-        "history": json.loads(history.to_json(orient="records")),
-        "k": 3,
-        "lang": "sv",
-    }
 
 
 def malformed(base, recommender):
@@ -243,8 +230,8 @@ def _names(errors, loc) -> bool:
 
 
 @pytest.fixture(scope="module")
-def base(served_data):
-    return valid_request(served_data)
+def base(valid_request):
+    return valid_request
 
 
 @pytest.fixture(scope="module")

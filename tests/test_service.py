@@ -22,25 +22,9 @@ HEADERS = {"X-API-Key": KEY}
 ADAPT = Path(sys.executable).with_name("adapt")
 
 
-def valid_request(data, episodes=2) -> dict:
-    """A JSON request for the first simulated person with at least `episodes` episodes."""
-    counts = data["episodes"].groupby("person_id").size()
-    person_id = counts[counts >= episodes].index[0]
-    persons = data["persons"]
-    person = persons[persons["person_id"] == person_id].drop(columns=["exit_day", "exit_reason"])
-    mine = data["episodes"][data["episodes"]["person_id"] == person_id].sort_values("episode_no")
-    history = mine.drop(columns=["person_id", "episode_no"]).head(episodes)
-    return {
-        "person": json.loads(person.to_json(orient="records"))[0],
-        "history": json.loads(history.to_json(orient="records")),
-        "k": 3,
-        "lang": "sv",
-    }
-
-
 @pytest.fixture(scope="module")
-def body(served_data):
-    return valid_request(served_data)
+def body(valid_request):
+    return valid_request
 
 
 @pytest.fixture(scope="module")
