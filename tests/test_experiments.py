@@ -267,6 +267,8 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
             "qini_curves",
             "fairness",
             "feature_importance",
+            "shap_beeswarm",
+            "shap_bar",
             "plan_values",
         )
     }
