@@ -148,7 +148,7 @@ def _get(url, data=None, timeout=5):
         return response.status, response.read()
 
 
-@pytest.mark.slow  # 25-45 s: MLflow starts uvicorn and loads the model in a new process
+# 25-45 s (MLflow starts uvicorn and loads the model in a new process); the issue asks for it.
 def test_mlflow_models_serve_answers_the_input_example(registered, tmp_path):
     local = mlflow.artifacts.download_artifacts(artifact_uri=CHAMPION, dst_path=str(tmp_path))
     with open(os.path.join(local, "serving_input_example.json"), "rb") as f:
