@@ -117,7 +117,7 @@ class Sentences:
         facts.sort(key=lambda item: -abs(item[0]))
         pro = [(v, f) for v, f in facts if v > 0][:high]
         con = [(v, f) for v, f in facts if v < 0][: max(low - len(pro), 0)]
-        return [f if f.endswith(".") else self._sentence(f, option, v > 0) for v, f in pro + con]
+        return [f if f.endswith(".") else self._sentence(f, v > 0) for v, f in pro + con]
 
     # -- pieces -----------------------------------------------------------------------------------
     @staticmethod
@@ -129,13 +129,13 @@ class Sentences:
     def _name(self, code: str) -> str:
         return self.catalogue.interventions[code].name(self.lang)
 
-    def _sentence(self, fact: str, option: str, speaks_for: bool) -> str:
-        name = self._name(option)
+    def _sentence(self, fact: str, speaks_for: bool) -> str:
+        # The option is named on its card: "this intervention" keeps each reason short.
         if self.lang == "sv":
-            tail = f"det talar för {name}" if speaks_for else f"det talar något emot {name}"
-            return f"{fact}, och {tail}."
-        tail = f"which speaks for {name}" if speaks_for else f"which speaks somewhat against {name}"
-        return f"{fact}, {tail}."
+            tail = "det talar för" if speaks_for else "det talar något emot"
+            return f"{fact}, och {tail} den här insatsen."
+        tail = "which speaks for" if speaks_for else "which speaks somewhat against"
+        return f"{fact}, {tail} this intervention."
 
     def _fact(self, feature: str, x: dict, option: str, usual: str, positive: bool) -> str | None:
         sv = self.lang == "sv"
