@@ -276,3 +276,16 @@ def test_adapt_serve_refuses_to_start_without_a_key(model_folder):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and API_KEY_ENV in lines[0]
+
+
+def test_a_burst_past_capacity_is_refused_at_once_with_retry_after(recommender, body):
+    """Beyond `max_in_flight` recommendations a request gets 503 and Retry-After at once (here
+    the limit is 0, so every recommendation is beyond it); other endpoints still answer."""
+    busy = TestClient(create_app(recommender, KEY, max_in_flight=0))
+    response = busy.post("/v1/recommend", json=body, headers=HEADERS)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "retry" in response.json()["detail"]
+    assert busy.get("/health").status_code == 200
+    assert busy.get("/v1/catalogue", headers=HEADERS).status_code == 200
+    assert busy.post("/v1/recommend", json=body).status_code == 401  # the key comes first

@@ -39,6 +39,10 @@ API_KEY_HEADER = "X-API-Key"
 DEMO_COOKIE = "adapt_demo"
 REQUEST_ID_HEADER = "X-Request-ID"
 MAX_BODY_BYTES = 256 * 1024
+RECOMMEND_PATH = "/v1/recommend"
+# Enough to keep both cores busy with a short queue: at ~50-100 ms a recommendation, a request
+# waits at most about half a second before its turn.
+MAX_IN_FLIGHT = 8
 STATIC = Path(__file__).parent / "static"
 _UNAUTHORISED = {"detail": f"missing or wrong {API_KEY_HEADER}"}
 
@@ -104,6 +108,7 @@ def create_app(
     demo: bool = False,
     *,
     static_dir: str | Path | None = None,
+    max_in_flight: int = MAX_IN_FLIGHT,
 ) -> FastAPI:
     """The FastAPI app serving `recommender`.
 
@@ -117,6 +122,9 @@ def create_app(
         HttpOnly cookie that authorises ``/v1/`` in place of the key.
     static_dir : folder, optional
         The demo page's folder (default: ``adapt/service/static``).
+    max_in_flight : int
+        Recommendations computed or waiting at once; beyond, 503 with ``Retry-After`` at once
+        (a burst past capacity is refused quickly instead of timing out in a growing queue).
     """
     if not api_key:
         raise ValueError("the API key must not be empty")
@@ -128,7 +136,10 @@ def create_app(
     )
     token = secrets.token_urlsafe(32) if demo else None
     app.add_middleware(
-        _Guard, api_key=api_key.encode(), demo_token=token.encode() if token else None
+        _Guard,
+        api_key=api_key.encode(),
+        demo_token=token.encode() if token else None,
+        max_in_flight=max_in_flight,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidRequest, _invalid_request)
@@ -136,6 +147,7 @@ def create_app(
         401: {"model": Message, "description": f"Missing or wrong {API_KEY_HEADER}."},
         413: {"model": Message, "description": f"Body larger than {MAX_BODY_BYTES} bytes."},
         422: {"model": ValidationErrors, "description": "The fields that are wrong."},
+        503: {"model": Message, "description": "Busy: too many recommendations in progress."},
     }
 
     @app.get("/health", response_model=Health, tags=["service"])
@@ -155,7 +167,7 @@ def create_app(
         return catalogue
 
     @app.post(
-        "/v1/recommend",
+        RECOMMEND_PATH,
         response_model=Recommendation,
         dependencies=[Security(api_key_header)],
         responses=refused,
@@ -238,8 +250,9 @@ async def _invalid_request(request: Request, error: InvalidRequest) -> JSONRespo
 class _Guard:
     """Pure ASGI middleware around the app (no body is ever logged)."""
 
-    def __init__(self, app, api_key: bytes, demo_token: bytes | None):
+    def __init__(self, app, api_key: bytes, demo_token: bytes | None, max_in_flight: int):
         self.app, self.api_key, self.demo_token = app, api_key, demo_token
+        self.max_in_flight, self.in_flight = max_in_flight, 0  # the event loop's own counter
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -257,10 +270,19 @@ class _Guard:
                 message = {**message, "headers": [*message.get("headers", []), header]}
             await send(message)
 
+        heavy = scope.get("path") == RECOMMEND_PATH
         try:
             refusal, receive = await self._check(scope, receive)
+            if refusal is None and heavy and self.in_flight >= self.max_in_flight:
+                refusal = _busy()
             if refusal is not None:
                 await refusal(scope, receive, send_with_id)
+            elif heavy:
+                self.in_flight += 1
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    self.in_flight -= 1
             else:
                 await self.app(scope, receive, send_with_id)
         except Exception as error:  # the catch-all: no input gives a traceback to anyone
@@ -337,6 +359,14 @@ def _is_json(content_type: bytes | None) -> bool:
         return True
     kind = content_type.split(b";")[0].strip().lower()
     return kind == b"application/json" or kind.endswith(b"+json")
+
+
+def _busy() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "too many recommendations in progress; retry in a second"},
+        503,
+        {"Retry-After": "1"},
+    )
 
 
 def _too_large() -> JSONResponse:
