@@ -384,5 +384,82 @@ def serve(model, host, port, demo):
         raise click.ClickException(str(error)) from None
 
 
+@main.command()
+@_data_option
+@click.option(
+    "--model",
+    "model_source",
+    default=None,
+    help="Audit this model's recommendations: a folder written by `adapt train` or an MLflow "
+    "model URI.",
+)
+@click.option(
+    "--recommendations",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Audit these choices instead: person_id, episode_no, recommended (.parquet or .csv), "
+    "one row per decision point of DATA, as `adapt recommend` writes them.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write audit.json and report.html into.",
+)
+@click.option(
+    "--thresholds",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML file overriding the default thresholds (adapt/fairness/thresholds.yaml).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def audit(data, model_source, recommendations, out, thresholds, seed):
+    """Audit recommendations across gender; exit 0 when every check on the recommender passes,
+    1 when one fails, 2 for bad input."""
+    import pandas as pd
+
+    from adapt.contract import ContractError, read_table, validate_tables
+    from adapt.fairness import audit_choices, load_thresholds, write_audit
+
+    def refuse(message: str):
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(2)
+
+    if (model_source is None) == (recommendations is None):
+        refuse("give exactly one of --model and --recommendations")
+    try:
+        limits = load_thresholds(thresholds)
+        persons, episodes = read_table(data, "persons"), read_table(data, "episodes")
+        validate_tables(persons, episodes)
+        if recommendations is not None:
+            if not recommendations.exists():
+                refuse(f"{recommendations}: no such file")
+            suffix = recommendations.suffix.lower()
+            if suffix not in (".parquet", ".csv"):
+                refuse(f"{recommendations}: expected a .parquet or .csv file, got {suffix!r}")
+            choices = (
+                pd.read_parquet(recommendations)
+                if suffix == ".parquet"
+                else pd.read_csv(recommendations, dtype={"person_id": str})
+            )
+        else:
+            from adapt.policies import recommend_for_decisions
+            from adapt.recommender import load_recommender
+
+            model = load_recommender(model_source).model
+            choices = recommend_for_decisions(model, persons, episodes)
+        result = audit_choices(persons, episodes, choices, limits, seed=seed)
+    except (ContractError, FileNotFoundError, ValueError, TypeError) as error:
+        refuse(str(error))
+    write_audit(result, out)
+    failed = [c for c in result["checks"] if c["subject"] == "recommender" and not c["passed"]]
+    click.echo(
+        f"audit {'passed' if result['passed'] else 'failed'}: {len(failed)} of "
+        f"{sum(c['subject'] == 'recommender' for c in result['checks'])} recommender checks "
+        f"failed; wrote {out / 'audit.json'} and {out / 'report.html'}"
+    )
+    sys.exit(0 if result["passed"] else 1)
+
+
 if __name__ == "__main__":
     main()

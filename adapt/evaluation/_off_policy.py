@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from adapt.evaluation._bootstrap import bootstrap_ratios, percentile_interval
+from adapt._bootstrap import bootstrap_ratios, percentile_interval
 from adapt.evaluation._validate import (
     check_bootstrap,
     check_clip,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from adapt.evaluation._bootstrap import bootstrap_ratios, percentile_interval
+from adapt._bootstrap import bootstrap_ratios, percentile_interval
 from adapt.evaluation._validate import check_bootstrap, code_index, group_codes, show_rows
 
 BASELINES = ("random", "behaviour", "best_single", "oracle")

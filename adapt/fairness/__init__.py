@@ -1,6 +1,20 @@
-"""Audit recommendations across groups (gender by default) with Fairlearn's MetricFrame."""
+"""Audit recommendations across gender: Fairlearn's MetricFrame of their value, and the audit
+that can gate a model (rates of each intervention for women and men in a similar situation,
+judged on bootstrap intervals against thresholds)."""
 
 from adapt.fairness._audit import FairnessAudit, audit_recommendations
+from adapt.fairness._gate import audit_choices, load_thresholds
+from adapt.fairness._parity import rate_parity, situation_strata
 from adapt.fairness._plots import plot_audit
+from adapt.fairness._report import write_audit
 
-__all__ = ["FairnessAudit", "audit_recommendations", "plot_audit"]
+__all__ = [
+    "FairnessAudit",
+    "audit_choices",
+    "audit_recommendations",
+    "load_thresholds",
+    "plot_audit",
+    "rate_parity",
+    "situation_strata",
+    "write_audit",
+]
