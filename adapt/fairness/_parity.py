@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from adapt._bootstrap import percentile_interval
 
@@ -68,18 +69,17 @@ def rate_parity(
     n_strata, n_arms = stratum.max() + 1, len(interventions)
     cell = (stratum * 2 + group) * n_arms + chosen  # (stratum, group, arm)
     size = n_strata * 2 * n_arms
-    # Per person: counts per (stratum, group, arm) and per (stratum, group); sparse in practice.
-    by_cell = pd.crosstab(codes, cell).reindex(columns=range(size), fill_value=0)
-    by_place = pd.crosstab(codes, stratum * 2 + group).reindex(
-        columns=range(n_strata * 2), fill_value=0
+    # Per person: counts per (stratum, group, arm) and per (stratum, group), kept sparse.
+    ones = np.ones(len(codes))
+    chosen_counts = sparse.csr_matrix((ones, (codes, cell)), shape=(n_persons, size))
+    place_counts = sparse.csr_matrix(
+        (ones, (codes, stratum * 2 + group)), shape=(n_persons, n_strata * 2)
     )
-    chosen_counts = by_cell.to_numpy(float)
-    place_counts = by_place.to_numpy(float)
 
     def estimates(weights: np.ndarray) -> np.ndarray:
         """(replicates, 4, arms): rates of women and men, overall and standardised."""
-        cells = (weights @ chosen_counts).reshape(-1, n_strata, 2, n_arms)
-        places = (weights @ place_counts).reshape(-1, n_strata, 2)
+        cells = (chosen_counts.T @ weights.T).T.reshape(-1, n_strata, 2, n_arms)
+        places = (place_counts.T @ weights.T).T.reshape(-1, n_strata, 2)
         with np.errstate(invalid="ignore", divide="ignore"):
             overall = cells.sum(axis=1) / places.sum(axis=1)[..., None]
             within = cells / places[..., None]
