@@ -136,3 +136,17 @@ def _yaml(folder, text):
     path = folder / "thresholds.yaml"
     path.write_text(text)
     return path
+
+
+def test_the_simulators_planted_assignment_bias_is_flagged_in_behaviour():
+    from adapt.simulation import World
+
+    data = simulate(6000, seed=4, world=World.from_preset("gender_bias"))
+    points = decision_points(data["persons"], data["episodes"])
+    fair = points.keys.assign(recommended=_by_situation(points))
+    result = audit_choices(data["persons"], data["episodes"], fair)
+    flagged = {
+        c["name"] for c in result["checks"] if c["subject"] == "behaviour" and not c["passed"]
+    }
+    assert "similar_rate_ratio[supported_employment]" in flagged
+    assert result["passed"]  # the audited recommender does not inherit it
