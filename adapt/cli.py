@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+# The table files `recommend` writes and `audit` reads.
+TABLE_SUFFIXES = (".parquet", ".csv")
+
 _data_option = click.option(
     "--data",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -251,7 +254,7 @@ def recommend(model_dir, data, out, min_uplift, interval, next_decision, skip_in
     from adapt.policies import recommend_for_decisions
     from adapt.recommender import load_recommender
 
-    writers = {".parquet": "to_parquet", ".csv": "to_csv"}
+    writers = dict(zip(TABLE_SUFFIXES, ("to_parquet", "to_csv"), strict=True))
     if out.suffix.lower() not in writers:
         raise click.ClickException(f"--out must end in .parquet or .csv, got {out.name!r}")
     if next_decision and (min_uplift is not None or interval is not None):
@@ -435,7 +438,7 @@ def audit(data, model_source, recommendations, out, thresholds, seed):
             if not recommendations.exists():
                 refuse(f"{recommendations}: no such file")
             suffix = recommendations.suffix.lower()
-            if suffix not in (".parquet", ".csv"):
+            if suffix not in TABLE_SUFFIXES:
                 refuse(f"{recommendations}: expected a .parquet or .csv file, got {suffix!r}")
             choices = (
                 pd.read_parquet(recommendations)
