@@ -699,3 +699,12 @@ def test_read_table_names_what_it_looked_for(tmp_path):
     message = str(caught.value)
     for candidate in ("episodes", "episodes.parquet", "episodes.csv"):
         assert str(tmp_path / candidate) in message
+
+
+def test_a_column_of_only_nulls_is_named_not_crashed_on():
+    """Found by hypothesis: a vocabulary column holding nothing but nulls."""
+    from adapt.contract._cross_table import _vocabulary_index
+
+    index = _vocabulary_index(pd.Series([None, None], dtype=object), ("a", "b"))
+    assert index.tolist() == [-1, -1]
+    assert _vocabulary_index(pd.Series(["b", None, "z"]), ("a", "b")).tolist() == [1, -1, -1]

@@ -59,7 +59,10 @@ def _vocabulary_index(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndar
     """Position of each value in `vocabulary`; -1 if absent or null."""
     codes, uniques = pd.factorize(values)
     where = pd.Index(vocabulary).get_indexer(pd.Index(uniques, dtype=object))
-    return np.where(codes >= 0, where[codes], -1)
+    out = np.full(len(codes), -1, dtype=np.int64)
+    known = codes >= 0  # with only nulls there is nothing to look up (and `where` is empty)
+    out[known] = where[codes[known]]
+    return out
 
 
 def _combine(*codes: np.ndarray) -> np.ndarray:
