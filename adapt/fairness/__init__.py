@@ -3,6 +3,7 @@ that can gate a model (rates of each intervention for women and men in a similar
 judged on bootstrap intervals against thresholds)."""
 
 from adapt.fairness._audit import FairnessAudit, audit_recommendations
+from adapt.fairness._card import model_card, write_model_card
 from adapt.fairness._gate import audit_choices, load_thresholds
 from adapt.fairness._parity import rate_parity, situation_strata
 from adapt.fairness._plots import plot_audit
@@ -13,8 +14,10 @@ __all__ = [
     "audit_choices",
     "audit_recommendations",
     "load_thresholds",
+    "model_card",
     "plot_audit",
     "rate_parity",
     "situation_strata",
     "write_audit",
+    "write_model_card",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
@@ -13,6 +15,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
+from adapt.fairness import model_card, write_model_card
 from adapt.features import decision_points_for
 from adapt.models import MultiTreatmentLearner, load_model, save_model
 from adapt.planning import StepTransitions
@@ -20,6 +23,8 @@ from adapt.policies import choose_best
 from adapt.simulation import simulate
 
 MODEL_ARTIFACT = "learner"
+# The run's folder of model_card.md and model_card.html, beside the logged model.
+CARD_ARTIFACT = "model_card"
 # Logged as code (MLflow's models-from-code), not as a pickled object.
 MODEL_CODE = Path(__file__).with_name("recommender_model.py")
 
@@ -87,14 +92,21 @@ def log_recommender(
     name: str = "recommender",
     *,
     transitions: StepTransitions,
+    audit: Mapping | None = None,
+    metrics: Mapping[str, float] | None = None,
+    data: Mapping | None = None,
 ):
     """Log `model` to the active run as a pyfunc with signature and example; register it.
 
     The learner's folder, with the step `transitions` the planner needs beside it, is the
     pyfunc's ``learner`` artifact, so ``load_recommender("models:/<name>@<alias>")`` loads it
-    as `adapt train`'s folder. Returns the registered model version, or the logged model info
-    when `registered_name` is None.
+    as `adapt train`'s folder. The model card (``model_card.md`` and ``model_card.html``, see
+    `adapt.fairness.model_card`, with the fairness `audit`, validation `metrics` and the
+    `data` description when given) goes into the run's ``model_card`` folder. Returns the
+    registered model version, or the logged model info when `registered_name` is None.
     """
+    # A card that cannot be written (e.g. `data` holding a table) fails before anything is logged.
+    model_card(model, audit=audit, metrics=metrics, data=data)
     example = synthetic_example(model)
     wrapper = RecommenderModel()
     wrapper.learner = model
@@ -113,6 +125,21 @@ def log_recommender(
             input_example=example,
             registered_model_name=registered_name,
         )
+    if registered_name is None:
+        version = f"logged model {info.model_id} (not registered)"
+    else:
+        version = f"{registered_name} version {info.registered_model_version}"
+    with tempfile.TemporaryDirectory() as folder:
+        write_model_card(
+            folder,
+            model,
+            audit=audit,
+            metrics=metrics,
+            data=data,
+            version=f"{version}, MLflow run {info.run_id}",
+            date=datetime.now(UTC).date().isoformat(),
+        )
+        MlflowClient().log_artifacts(info.run_id, folder, CARD_ARTIFACT)
     if registered_name is None:
         return info
     return MlflowClient().get_model_version(registered_name, str(info.registered_model_version))
