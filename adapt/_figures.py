@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -15,3 +17,11 @@ def save_png(fig: Figure, path, dpi: int = 110) -> Path:
     FigureCanvasAgg(fig)
     fig.savefig(path, format="png", dpi=dpi)
     return path
+
+
+def png_data_uri(fig: Figure, dpi: int = 100) -> str:
+    """`fig` as a ``data:image/png;base64,...`` URI, for a self-contained HTML page."""
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from adapt.catalogue import load_catalogue
 from adapt.cli import main
 from adapt.fairness import audit_choices, load_thresholds, situation_strata
 from adapt.features import decision_points
@@ -22,17 +23,18 @@ def world():
 
 
 def _by_situation(points):
-    """Choices that depend on the situation only, never on gender: the first offered
-    intervention of a rotation keyed by the stratum."""
-    strata = situation_strata(points.features)
-    codes = np.array(sorted(set(points.treatment.astype(str))))
-    return codes[strata % len(codes)]
+    """Choices that depend on the situation only, never on gender: a rotation, keyed by the
+    stratum, over the interventions every region offers."""
+    catalogue = load_catalogue()
+    everywhere = set.intersection(*(set(catalogue.offered(r)) for r in catalogue.region_codes))
+    codes = np.array(sorted(everywhere))
+    return codes[situation_strata(points.features) % len(codes)]
 
 
 def _withholding_job_options_from_women(points):
     chosen = points.treatment.astype(object).to_numpy().copy()
     women = points.features["gender"].astype(str).to_numpy() == "woman"
-    chosen[women & np.isin(chosen, JOB_ORIENTED)] = "case_management"
+    chosen[women & np.isin(chosen, JOB_ORIENTED)] = "activity_centre"  # offered everywhere
     return chosen
 
 

@@ -1,13 +1,15 @@
-"""Parity of recommended interventions between women and men, overall and in a similar
-situation, each with a person-clustered bootstrap interval.
+"""Women's and men's means, overall and in a similar situation, with person-clustered bootstrap
+replicates; and the parity of recommended interventions built on them.
 
-"In a similar situation" standardises each group's rate to the same mix of situations (strata of
-current step, Swedish level, mental health and years on support): the rate a group would have
-if its situations were distributed like everyone's. A gap that remains is not explained by
-women and men standing in different places.
+"In a similar situation" standardises each group's mean to the same mix of situations (strata of
+current step, Swedish level, mental health and years on support): the mean a group would have if
+its situations were distributed like everyone's. A gap that remains is not explained by women and
+men standing in different places.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,89 @@ def situation_strata(features: pd.DataFrame) -> np.ndarray:
     return pd.factorize(pd.Series(["|".join(p) for p in zip(*parts, strict=True)]))[0]
 
 
+@dataclass
+class GroupMeans:
+    """Means of k values for women and men: ``point`` is (2, 2, k) — (overall, similar
+    situation) x (woman, man) x value — and ``replicates`` the same per bootstrap draw."""
+
+    point: np.ndarray
+    replicates: np.ndarray
+
+    def ratio(self, level: float) -> tuple[np.ndarray, ...]:
+        """Women-to-men ratios (2, k) with the bounds of their percentile intervals."""
+        return self._compare(np.divide, level)
+
+    def gap(self, level: float) -> tuple[np.ndarray, ...]:
+        """Women-minus-men differences (2, k) with the bounds of their percentile intervals."""
+        return self._compare(np.subtract, level)
+
+    def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of every mean, each (2, 2, k)."""
+        flat = self.replicates.reshape(len(self.replicates), -1)
+        low, high = percentile_interval(flat, 1 - level)
+        return low.reshape(self.point.shape), high.reshape(self.point.shape)
+
+    def _compare(self, op, level: float):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            point = op(self.point[:, 0], self.point[:, 1])
+            draws = op(self.replicates[:, :, 0], self.replicates[:, :, 1])
+        low, high = percentile_interval(draws.reshape(len(draws), -1), 1 - level)
+        return point, low.reshape(point.shape), high.reshape(point.shape)
+
+
+def group_means(
+    values,
+    gender,
+    strata,
+    person,
+    *,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+) -> GroupMeans:
+    """Women's and men's means of each column of `values` (n x k, dense or sparse), overall and
+    standardised to everyone's mix of `strata` over the strata where both are present.
+
+    Rows of another gender (``unknown``) are left out. Bootstrap replicates resample persons
+    (all of a person's rows together) with multinomial counts.
+    """
+    gender = np.asarray(gender, dtype=object)
+    keep = np.isin(gender, GROUPS)
+    codes = pd.factorize(np.asarray(person)[keep])[0]
+    n_persons = int(codes.max()) + 1 if len(codes) else 0
+    if n_persons == 0:
+        raise ValueError("no decision point of a woman or a man to compare")
+    matrix = sparse.coo_matrix(sparse.csr_matrix(values)[np.flatnonzero(keep)])
+    group = (gender[keep] == "man").astype(int)
+    stratum = np.asarray(strata)[keep]
+    n_strata, k = int(stratum.max()) + 1, matrix.shape[1]
+    place = stratum * 2 + group
+    # Per person: sums per (stratum, group, column) and counts per (stratum, group), sparse.
+    sums = sparse.csr_matrix(
+        (matrix.data, (codes[matrix.row], place[matrix.row] * k + matrix.col)),
+        shape=(n_persons, n_strata * 2 * k),
+    )
+    counts = sparse.csr_matrix(
+        (np.ones(len(codes)), (codes, place)), shape=(n_persons, n_strata * 2)
+    )
+
+    def estimates(weights: np.ndarray) -> np.ndarray:
+        cells = (sums.T @ weights.T).T.reshape(-1, n_strata, 2, k)
+        places = (counts.T @ weights.T).T.reshape(-1, n_strata, 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            overall = cells.sum(axis=1) / places.sum(axis=1)[..., None]
+            within = cells / places[..., None]
+            both = (places > 0).all(axis=2)
+            mix = np.where(both, places.sum(axis=2), 0.0)
+            mix = mix / mix.sum(axis=1, keepdims=True)
+            similar = np.einsum("rs,rsgk->rgk", mix, np.nan_to_num(within))
+        return np.stack([overall, similar], axis=1)
+
+    point = estimates(np.ones((1, n_persons)))[0]
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n_persons, np.full(n_persons, 1 / n_persons), size=n_bootstrap)
+    return GroupMeans(point, estimates(draws.astype(float)))
+
+
 def rate_parity(
     recommended: pd.Series,
     gender: pd.Series,
@@ -54,56 +139,21 @@ def rate_parity(
     ``ratio_lower``, ``ratio_upper`` and the same with a ``similar_`` prefix.
     """
     recommended = np.asarray(recommended, dtype=object)
-    gender = np.asarray(gender, dtype=object)
-    keep = np.isin(gender, GROUPS)
-    codes, n_persons = pd.factorize(np.asarray(person)[keep])[0], None
-    n_persons = codes.max() + 1 if len(codes) else 0
-    if n_persons == 0:
-        raise ValueError("no decision point of a woman or a man to compare")
-    chosen = pd.Index(interventions).get_indexer(recommended[keep])
+    chosen = pd.Index(interventions).get_indexer(recommended)
     if (chosen < 0).any():
-        bad = sorted(set(recommended[keep][chosen < 0]))[:5]
+        bad = sorted(set(recommended[chosen < 0].astype(str)))[:5]
         raise ValueError(f"recommended names interventions the catalogue lacks: {bad}")
-    group = (gender[keep] == "man").astype(int)
-    stratum = np.asarray(strata)[keep]
-    n_strata, n_arms = stratum.max() + 1, len(interventions)
-    cell = (stratum * 2 + group) * n_arms + chosen  # (stratum, group, arm)
-    size = n_strata * 2 * n_arms
-    # Per person: counts per (stratum, group, arm) and per (stratum, group), kept sparse.
-    ones = np.ones(len(codes))
-    chosen_counts = sparse.csr_matrix((ones, (codes, cell)), shape=(n_persons, size))
-    place_counts = sparse.csr_matrix(
-        (ones, (codes, stratum * 2 + group)), shape=(n_persons, n_strata * 2)
+    one_hot = sparse.csr_matrix(
+        (np.ones(len(chosen)), (np.arange(len(chosen)), chosen)),
+        shape=(len(chosen), len(interventions)),
     )
-
-    def estimates(weights: np.ndarray) -> np.ndarray:
-        """(replicates, 4, arms): rates of women and men, overall and standardised."""
-        cells = (chosen_counts.T @ weights.T).T.reshape(-1, n_strata, 2, n_arms)
-        places = (place_counts.T @ weights.T).T.reshape(-1, n_strata, 2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            overall = cells.sum(axis=1) / places.sum(axis=1)[..., None]
-            within = cells / places[..., None]
-            # everyone's mix of situations, over strata where both groups are present
-            both = (places > 0).all(axis=2)
-            mix = np.where(both, places.sum(axis=2), 0.0)
-            mix = mix / mix.sum(axis=1, keepdims=True)
-            similar = np.einsum("rs,rsga->rga", mix, np.nan_to_num(within))
-        return np.concatenate([overall, similar], axis=1)
-
-    point = estimates(np.ones((1, n_persons)))[0]
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(n_persons, np.full(n_persons, 1 / n_persons), size=n_bootstrap)
-    replicates = estimates(draws.astype(float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratios = replicates[:, [0, 2]] / replicates[:, [1, 3]]  # women / men
-        point_ratio = point[[0, 2]] / point[[1, 3]]
-    alpha = 1 - level
+    means = group_means(one_hot, gender, strata, person, n_bootstrap=n_bootstrap, seed=seed)
+    ratio, low, high = means.ratio(level)
     table = {"intervention": interventions}
     for i, prefix in enumerate(("", "similar_")):
-        low, high = percentile_interval(ratios[:, i], alpha)
-        table[f"{prefix}rate_woman"] = point[2 * i]
-        table[f"{prefix}rate_man"] = point[2 * i + 1]
-        table[f"{prefix}ratio"] = point_ratio[i]
-        table[f"{prefix}ratio_lower"] = low
-        table[f"{prefix}ratio_upper"] = high
+        table[f"{prefix}rate_woman"] = means.point[i, 0]
+        table[f"{prefix}rate_man"] = means.point[i, 1]
+        table[f"{prefix}ratio"] = ratio[i]
+        table[f"{prefix}ratio_lower"] = low[i]
+        table[f"{prefix}ratio_upper"] = high[i]
     return pd.DataFrame(table)
