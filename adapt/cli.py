@@ -181,11 +181,13 @@ def _read_valid_tables(folder: Path):
     help="Half-samples of persons behind each estimate and its interval.",
 )
 @click.option(
-    "--exclude-sensitive",
-    is_flag=True,
-    help="Leave gender and violence exposure out of the features.",
+    "--include-sensitive/--exclude-sensitive",
+    default=False,
+    show_default=True,
+    help="Gender and violence exposure as features. Left out by default, so the recommender "
+    "is gender-blind: the same situation gets the same suggestions (docs/fairness.md).",
 )
-def train(data, learner, out, seed, n_bags, exclude_sensitive):
+def train(data, learner, out, seed, n_bags, include_sensitive):
     """Fit a multi-treatment uplift model on every decision point in DATA."""
     from adapt.features import decision_points
     from adapt.models import make_learner, save_model
@@ -194,7 +196,7 @@ def train(data, learner, out, seed, n_bags, exclude_sensitive):
     persons, episodes = _read_valid_tables(data)
     model = make_learner(learner, random_state=seed, n_bags=n_bags)
     points = decision_points(
-        persons, episodes, include_sensitive=not exclude_sensitive, history=model.history
+        persons, episodes, include_sensitive=include_sensitive, history=model.history
     )
     model.fit(points.features, points.treatment, points.outcome, groups=points.keys["person_id"])
     save_model(model, out, data=str(data), n_decision_points=len(points), seed=seed)
@@ -407,7 +409,8 @@ def serve(model, host, port, demo):
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder to write audit.json and report.html into.",
+    help="Folder to write audit.json and report.html into (with --model, model_card.md and "
+    "model_card.html too).",
 )
 @click.option(
     "--thresholds",
@@ -421,8 +424,8 @@ def audit(data, model_source, recommendations, out, thresholds, seed):
     1 when one fails, 2 for bad input."""
     import pandas as pd
 
-    from adapt.contract import ContractError, read_table, validate_tables
-    from adapt.fairness import audit_choices, load_thresholds, write_audit
+    from adapt.contract import ContractError, find_table, read_table, validate_tables
+    from adapt.fairness import audit_choices, load_thresholds, write_audit, write_model_card
 
     def refuse(message: str):
         click.echo(f"Error: {message}", err=True)
@@ -433,7 +436,9 @@ def audit(data, model_source, recommendations, out, thresholds, seed):
     try:
         limits = load_thresholds(thresholds)
         persons, episodes = read_table(data, "persons"), read_table(data, "episodes")
-        validate_tables(persons, episodes)
+        truth = read_table(data, "truth") if find_table(data, "truth") is not None else None
+        validate_tables(persons, episodes, truth)
+        model = None
         if recommendations is not None:
             if not recommendations.exists():
                 refuse(f"{recommendations}: no such file")
@@ -451,15 +456,21 @@ def audit(data, model_source, recommendations, out, thresholds, seed):
 
             model = load_recommender(model_source).model
             choices = recommend_for_decisions(model, persons, episodes)
-        result = audit_choices(persons, episodes, choices, limits, seed=seed)
+        result = audit_choices(
+            persons, episodes, choices, limits, seed=seed, model=model, truth=truth
+        )
     except (ContractError, FileNotFoundError, ValueError, TypeError) as error:
         refuse(str(error))
     write_audit(result, out)
+    written = [out / "audit.json", out / "report.html"]
+    if model is not None:
+        source = {"source": "simulated" if truth is not None else "real", "path": str(data)}
+        written += write_model_card(out, model, audit=result, data=source)
     failed = [c for c in result["checks"] if c["subject"] == "recommender" and not c["passed"]]
     click.echo(
         f"audit {'passed' if result['passed'] else 'failed'}: {len(failed)} of "
         f"{sum(c['subject'] == 'recommender' for c in result['checks'])} recommender checks "
-        f"failed; wrote {out / 'audit.json'} and {out / 'report.html'}"
+        f"failed; wrote {', '.join(str(p) for p in written)}"
     )
     sys.exit(0 if result["passed"] else 1)
 

@@ -63,7 +63,9 @@ class ModelConfig:
     n_folds: int = 2
     propensity_n_estimators: int = 30
     n_jobs: int = 1
-    include_sensitive: bool = True  # gender and violence exposure as features
+    # Gender and violence exposure as features. Off: the recommender is gender-blind, so two
+    # people in the same situation get the same suggestions (docs/fairness.md says why).
+    include_sensitive: bool = False
 
 
 @dataclass
@@ -88,6 +90,8 @@ class FairnessConfig:
     enabled: bool = True
     sensitive: str = "gender"  # a persons column
     min_group_size: int = 50  # smaller groups are reported, not compared
+    thresholds: str | None = None  # YAML overriding adapt/fairness/thresholds.yaml
+    gate: bool = True  # the champion moves only when the gender audit passes
 
 
 @dataclass

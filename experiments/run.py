@@ -96,11 +96,12 @@ def run(cfg: DictConfig) -> dict:
     from adapt.calibration import calibration_report, format_report
     from adapt.contract import ContractError
     from adapt.explain import gain_explanation, importance_table, plot_explanation, plot_importance
-    from adapt.fairness import plot_audit
+    from adapt.fairness import load_thresholds, plot_audit, write_audit
     from adapt.features import decision_points
     from adapt.models import make_learner
     from adapt.pipeline import (
         audit_groups,
+        audit_held_out,
         evaluate_plans,
         evaluate_recommender,
         planning_skip_reason,
@@ -146,6 +147,7 @@ def run(cfg: DictConfig) -> dict:
     with timed(timings, "train"):
         learner.fit(train.features, train.treatment, train.outcome, groups=train.keys["person_id"])
 
+    gate = None
     ev = cfg.evaluation
     plot_dir = Path(HydraConfig.get().runtime.output_dir) / "plots" if ev.plots else None
     with timed(timings, "evaluate"):
@@ -196,6 +198,21 @@ def run(cfg: DictConfig) -> dict:
         metrics.update({f"fairness_gap_{k}": v for k, v in audit.difference.items()})
         if plot_dir is not None:
             plots.append(plot_audit(audit, plot_dir / "fairness.png"))
+        with timed(timings, "audit"):
+            gate = audit_held_out(
+                learner,
+                valid,
+                evaluation.choices,
+                data,
+                load_thresholds(cfg.fairness.thresholds),
+                seed,
+            )
+        folder = write_audit(gate, Path(HydraConfig.get().runtime.output_dir) / "audit")
+        mlflow.log_artifacts(str(folder), "audit")  # aggregates only: no person's data
+        metrics["audit_passed"] = float(gate["passed"])
+        metrics.update(
+            {f"audit_{k}": float(v) for k, v in gate["summary"].items() if v is not None}
+        )
     if cfg.explain.enabled:
         ex = cfg.explain
         with timed(timings, "explain"):
@@ -225,29 +242,56 @@ def run(cfg: DictConfig) -> dict:
             transitions = StepTransitions.fit(
                 data.episodes[data.episodes["person_id"].isin(train.keys["person_id"])]
             )
-            register_recommender(cfg, learner, metric, metrics[metric], transitions)
+            card = {"audit": gate, "metrics": metrics, "data": _provenance(cfg, data, seed)}
+            register_recommender(cfg, learner, metric, metrics[metric], transitions, card)
     metrics.update(timings)
     mlflow.log_metrics(metrics)
     return metrics
 
 
-def register_recommender(cfg: DictConfig, learner, metric: str, value: float, transitions) -> None:
+def register_recommender(
+    cfg: DictConfig, learner, metric: str, value: float, transitions, card: dict
+) -> None:
+    """Register the learner with its model card; it becomes the champion only when it beats
+    the holder on `metric` and, with ``fairness.gate``, its gender audit passed."""
     from adapt.tracking import log_recommender, promote_if_better
 
     tracking = cfg.tracking
-    version = log_recommender(learner, tracking.registered_model, transitions=transitions)
+    version = log_recommender(learner, tracking.registered_model, transitions=transitions, **card)
+    audit = card["audit"]
+    eligible = audit is None or not cfg.fairness.gate or audit["passed"]
     promoted, previous = promote_if_better(
-        tracking.registered_model, version.version, metric, value, tracking.champion_alias
+        tracking.registered_model,
+        version.version,
+        metric,
+        value,
+        tracking.champion_alias,
+        eligible=eligible,
     )
     mlflow.set_tags(
         {"adapt.model_version": version.version, "adapt.champion": str(promoted).lower()}
     )
     before = "none" if previous is None else f"{previous:.4f}"
     verdict = "is the new" if promoted else "stays behind the"
+    reason = "" if eligible else " because its gender audit failed"
     print(
         f"{tracking.registered_model} v{version.version} ({metric} {value:.4f}) {verdict} "
-        f"{tracking.champion_alias} (was {before})"
+        f"{tracking.champion_alias}{reason} (was {before})"
     )
+
+
+def _provenance(cfg: DictConfig, data, seed: int) -> dict:
+    """Where the data came from, for the model card: never a person's data."""
+    described = {
+        "source": "simulated" if data.simulated else "real",
+        "name": cfg.data.name,
+        "fingerprint": data.fingerprint,
+        "persons": len(data.persons),
+        "seed": seed,
+    }
+    if data.simulated:
+        described["preset"] = cfg.data.preset
+    return described
 
 
 def print_summary(metrics: dict, run_id: str) -> None:

@@ -258,7 +258,15 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
         "feature_importance.csv",
         "planning_report.csv",
         "plots",
+        "audit",
+        "model_card",
     } <= files
+    audit = {a.path for a in client.list_artifacts(run.info.run_id, "audit")}
+    assert audit == {"audit/audit.json", "audit/report.html"}
+    card = {a.path for a in client.list_artifacts(run.info.run_id, "model_card")}
+    assert card == {"model_card/model_card.md", "model_card/model_card.html"}
+    card_text = client.download_artifacts(run.info.run_id, "model_card/model_card.md")
+    assert "Gender-blind: yes" in Path(card_text).read_text()
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert plots == {
         f"plots/{name}.png"
@@ -273,6 +281,8 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
         )
     }
 
+    # the default recommender is gender-blind and passes its audit, so it becomes champion
+    assert run.data.metrics["audit_passed"] == 1.0
     champion = client.get_model_version_by_alias("adapt-recommender", "champion")
     assert champion.run_id == run.info.run_id
     model = mlflow.pyfunc.load_model("models:/adapt-recommender@champion")

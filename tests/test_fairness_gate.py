@@ -152,3 +152,118 @@ def test_the_simulators_planted_assignment_bias_is_flagged_in_behaviour():
     }
     assert "similar_rate_ratio[supported_employment]" in flagged
     assert result["passed"]  # the audited recommender does not inherit it
+
+
+@pytest.fixture(scope="module")
+def fitted(world):
+    """A gender-blind and a gender-aware S-learner on the same world."""
+    from adapt.models import make_learner
+
+    data, _ = world
+    models = {}
+    for aware in (False, True):
+        points = decision_points(data["persons"], data["episodes"], include_sensitive=aware)
+        model = make_learner("s", n_estimators=40, n_bags=2, random_state=0)
+        models[aware] = model.fit(
+            points.features, points.treatment, points.outcome, groups=points.keys["person_id"]
+        )
+    return models
+
+
+def test_with_a_model_and_the_truth_every_value_is_given_both_ways(world, fitted):
+    from adapt.policies import recommend_for_decisions
+
+    data, points = world
+    model = fitted[False]
+    choices = recommend_for_decisions(model, data["persons"], data["episodes"])
+    result = audit_choices(
+        data["persons"], data["episodes"], choices, model=model, truth=data["truth"]
+    )
+    assert result["sources"] == ["estimated", "true"]
+    kinds = {(r["source"], r["subject"], r["measure"]) for r in result["values"]}
+    assert kinds == {
+        (s, subject, "progression")
+        for s in ("estimated", "true")
+        for subject in ("recommender", "behaviour")
+    } | {("estimated", "recommender", "benefit"), ("true", "recommender", "benefit")}
+    for record in result["values"]:
+        for g in ("woman", "man"):
+            assert record[f"similar_{g}_lower"] <= record[f"similar_{g}"]
+            assert record[f"similar_{g}"] <= record[f"similar_{g}_upper"]
+    # the recommender's true progression is what the truth says of its choices
+    truth = data["truth"].set_index(["person_id", "episode_no", "intervention"])["p_progress"]
+    index = list(zip(choices["person_id"], choices["episode_no"], choices["recommended"]))
+    women = (points.features["gender"] == "woman").to_numpy()
+    true_rec = next(
+        r
+        for r in result["values"]
+        if (r["source"], r["subject"], r["measure"]) == ("true", "recommender", "progression")
+    )
+    assert true_rec["woman"] == pytest.approx(truth.loc[index].to_numpy()[women].mean())
+    # a gender-blind model: nothing changes when gender does
+    assert result["flip"] == {"reads_gender": False, "changed_share": 0.0, "by_gender": {}}
+    assert {r["gender"] for r in result["calibration"]["by_group"]} >= {"woman", "man"}
+    names = {c["name"] for c in result["checks"]}
+    assert "calibration_gap" in names
+    assert json.loads(json.dumps(result)) == result  # JSON-ready, no NaN
+
+
+def test_a_model_that_reads_gender_is_flipped(world, fitted):
+    from adapt.policies import recommend_for_decisions
+
+    data, _ = world
+    model = fitted[True]
+    choices = recommend_for_decisions(model, data["persons"], data["episodes"])
+    result = audit_choices(data["persons"], data["episodes"], choices, model=model)
+    flip = result["flip"]
+    assert flip["reads_gender"] and set(flip["by_gender"]) == {"woman", "man"}
+    assert 0 <= flip["changed_share"] <= 1
+    assert result["model"]["reads"] == ["gender", "violence_exposure"]
+
+
+def test_too_few_women_or_men_cannot_pass(world):
+    data, points = world
+    choices = points.keys.assign(recommended=_by_situation(points))
+    limits = {**load_thresholds(), "min_group_size": 10**6}
+    result = audit_choices(data["persons"], data["episodes"], choices, limits)
+    assert not result["compared"] and not result["passed"] and result["checks"] == []
+
+
+def test_an_intervention_the_region_does_not_offer_is_refused(world):
+    data, points = world
+    choices = points.keys.assign(recommended="ips")  # not offered in most regions
+    with pytest.raises(ValueError, match="not offered in the person's region"):
+        audit_choices(data["persons"], data["episodes"], choices)
+
+
+def test_intersections_flag_small_groups(world):
+    data, points = world
+    choices = points.keys.assign(recommended=_by_situation(points))
+    result = audit_choices(data["persons"], data["episodes"], choices)
+    levels = {(r["attribute"], r["level"]) for r in result["intersections"]}
+    assert ("age_band", "under 30") in levels and ("born_abroad", "born abroad") in levels
+    for record in result["intersections"]:
+        small = min(record["persons_woman"], record["persons_man"]) < 50
+        assert record["compared"] is not small
+
+
+def test_cli_audits_a_model_with_the_truth_and_writes_its_card(world, fitted, tmp_path):
+    from adapt.models import save_model
+    from adapt.planning import StepTransitions
+
+    data, _ = world
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("persons", "episodes", "truth"):
+        data[name].to_parquet(folder / f"{name}.parquet", index=False)
+    model = save_model(fitted[False], tmp_path / "model")
+    StepTransitions.fit(data["episodes"]).save(model)  # as `adapt train` leaves it
+    done = CliRunner().invoke(
+        main, ["audit", "--data", str(folder), "--model", str(model), "--out", str(tmp_path / "a")]
+    )
+    assert done.exit_code in (0, 1), done.output
+    written = json.loads((tmp_path / "a" / "audit.json").read_text())
+    assert written["sources"] == ["estimated", "true"]
+    assert done.exit_code == (0 if written["passed"] else 1)
+    card = (tmp_path / "a" / "model_card.md").read_text()
+    assert "Gender-blind: yes" in card and (tmp_path / "a" / "model_card.html").exists()

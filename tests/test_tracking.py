@@ -87,19 +87,26 @@ def test_registered_recommender_loads_and_champion_moves_only_when_better(store,
     name = "recommender-test"
     transitions = StepTransitions.fit(simulate(300, seed=2, truth=False)["episodes"])
     versions = []
-    for value in (0.5, 0.4, 0.7):
+    for value in (0.5, 0.4, 0.7, 0.9):
+        eligible = value != 0.9  # the best, but its fairness audit failed
         with mlflow.start_run(experiment_id=store):
             mlflow.log_metric("regret_closure", value)
             version = log_recommender(learner, name, transitions=transitions)
             versions.append(version.version)
-            promoted, previous = promote_if_better(name, version.version, "regret_closure", value)
+            promoted, previous = promote_if_better(
+                name, version.version, "regret_closure", value, eligible=eligible
+            )
         champion = MlflowClient().get_model_version_by_alias(name, "champion")
         if value == 0.5:
             assert promoted and previous is None and champion.version == versions[0]
         elif value == 0.4:
             assert not promoted and previous == 0.5 and champion.version == versions[0]
-        else:
+        elif value == 0.7:
             assert promoted and previous == 0.5 and champion.version == versions[2]
+        else:
+            assert not promoted and previous == 0.7 and champion.version == versions[2]
+            tags = MlflowClient().get_model_version(name, version.version).tags
+            assert tags["eligible"] == "false"
 
     loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     example = synthetic_example(learner)

@@ -160,8 +160,10 @@ def promote_if_better(
     value: float,
     alias: str = "champion",
     greater_is_better: bool = True,
+    eligible: bool = True,
 ) -> tuple[bool, float | None]:
-    """Give `version` the alias when its `metric` beats the current holder's (or there is none).
+    """Give `version` the alias when its `metric` beats the current holder's (or there is none)
+    and it is `eligible` (e.g. its fairness audit passed).
 
     Returns whether it was promoted and the current champion's value (None without one).
     """
@@ -171,6 +173,8 @@ def promote_if_better(
     if holder is not None:
         best = client.get_run(holder.run_id).data.metrics.get(metric)
     better = best is None or (value > best if greater_is_better else value < best)
+    better = better and eligible
+    client.set_model_version_tag(registered_name, str(version), "eligible", str(eligible).lower())
     if better:
         client.set_registered_model_alias(registered_name, alias, str(version))
     client.set_model_version_tag(registered_name, str(version), metric, str(value))
