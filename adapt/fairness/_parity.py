@@ -2,8 +2,9 @@
 replicates; and the parity of recommended interventions built on them.
 
 "In a similar situation" standardises each group's mean to the same mix of situations (strata of
-current step, Swedish level, mental health and years on support): the mean a group would have if
-its situations were distributed like everyone's. A gap that remains is not explained by women and
+region, current step, Swedish level, mental health and years on support): the mean a group would
+have if its situations were distributed like everyone's. Region is part of the situation because
+it decides what can be offered at all. A gap that remains is not explained by women and
 men standing in different places.
 """
 
@@ -18,7 +19,7 @@ from scipy import sparse
 from adapt._bootstrap import percentile_interval
 
 GROUPS = ("woman", "man")
-SITUATION = ("current_step", "swedish_level", "mental_ill_health", "years_on_support")
+SITUATION = ("region", "current_step", "swedish_level", "mental_ill_health", "years_on_support")
 YEARS_BANDS = (0, 1, 3, np.inf)  # years on support: under 1, 1 to 3, 3 or more
 
 
@@ -29,6 +30,7 @@ def situation_strata(features: pd.DataFrame) -> np.ndarray:
         raise ValueError(f"the decision points lack the situation columns {missing}")
     years = pd.cut(features["years_on_support"], YEARS_BANDS, right=False, labels=False)
     parts = [
+        features["region"].astype(str),
         features["current_step"].astype(str),
         features["swedish_level"].astype(str),
         features["mental_ill_health"].astype(str),
