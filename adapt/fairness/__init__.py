@@ -5,19 +5,23 @@ judged on bootstrap intervals against thresholds)."""
 from adapt.fairness._audit import FairnessAudit, audit_recommendations
 from adapt.fairness._card import model_card, write_model_card
 from adapt.fairness._gate import audit_choices, load_thresholds
+from adapt.fairness._mitigate import RateGapCap, plot_tradeoff, tradeoff_curve
 from adapt.fairness._parity import rate_parity, situation_strata
 from adapt.fairness._plots import plot_audit
 from adapt.fairness._report import write_audit
 
 __all__ = [
     "FairnessAudit",
+    "RateGapCap",
     "audit_choices",
     "audit_recommendations",
     "load_thresholds",
     "model_card",
     "plot_audit",
+    "plot_tradeoff",
     "rate_parity",
     "situation_strata",
+    "tradeoff_curve",
     "write_audit",
     "write_model_card",
 ]
