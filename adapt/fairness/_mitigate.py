@@ -71,10 +71,11 @@ class RateGapCap(BaseEstimator):
 
     Method
     ------
-    The offsets are Lagrange multipliers of the cap. The two constraints of intervention k,
-    ``rate_w >= q rate_m`` and ``rate_m >= q rate_w`` with ``q = 1 - max_gap``, enter the
-    score as one signed price ``theta_k``: ``+theta`` for women and ``-q theta`` for men when
-    women are under-recommended k (``theta > 0``), ``q theta`` and ``-theta`` when men are.
+    The offsets act as Lagrange multipliers (prices) of the cap. The two constraints of
+    intervention k, ``rate_w >= q rate_m`` and ``rate_m >= q rate_w`` with ``q = 1 - max_gap``,
+    enter the score as one signed price ``theta_k``: ``+theta`` for women and ``-q theta`` for
+    men when women are under-recommended k (``theta > 0``), ``q theta`` and ``-theta`` when men
+    are.
 
     1. Exact coordinate descent on the dual: for each intervention in turn, the others' prices
        fixed, the two similar-situation rates are step functions of ``theta_k`` read off the
@@ -88,12 +89,13 @@ class RateGapCap(BaseEstimator):
     is kept. Plain subgradient dual ascent was tried first and oscillated: a rate jumps when a
     block of rows with nearly equal estimates flips at once, and a step size cannot land
     between the jumps. Estimates that are exactly tied (the simulator's truth has hundreds of
-    such pairs; tree ensembles give them too) would still flip together, so once any offset
-    applies, each estimate of a woman or a man is nudged by at most 1e-8, a hash of its value
-    and its intervention: deterministic, and independent of the row order. On the simulated
-    data of the tests the value found is within about 0.1 % of the optimum of the linear
-    programme that lets choices be fractional (solved with HiGHS, 50 to 200 s at 100,000 rows
-    against a few seconds here).
+    such pairs) would still flip together, so once any offset applies, each estimate of a
+    woman or a man is nudged by at most 1e-8, a hash of its value and its intervention:
+    deterministic, and independent of the row order. With the simulator's truth as estimates
+    and a cap of 0.2, the value came within 0.1 % of that of the linear programme that caps
+    every intervention and lets choices be fractional: on the tests' world (3,900 decision
+    points, with and without a planted gap) and on one of 98,000 (HiGHS took 1 s and 200 s,
+    this 0.3 s and 3 s).
 
     The rates are standardised to everyone's mix of situations; the offsets, though, depend on
     gender and intervention only, so `predict` needs no strata and applies to new decision
