@@ -14,7 +14,7 @@ _data_option = click.option(
     "--data",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="Folder with persons and episodes (Parquet or CSV).",
+    help="Folder with persons and episodes (Parquet, CSV or Excel .xlsx).",
 )
 
 
@@ -134,11 +134,13 @@ def validate(folder, catalogue):
 def calibrate(folder, targets, strict):
     """Compare the population in FOLDER with a set of published figures."""
     from adapt.calibration import calibration_report, format_report
-    from adapt.contract import read_table
+    from adapt.contract import TableReadError, read_table
 
-    report = calibration_report(
-        read_table(folder, "persons"), read_table(folder, "episodes"), targets
-    )
+    try:
+        persons, episodes = read_table(folder, "persons"), read_table(folder, "episodes")
+    except (TableReadError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    report = calibration_report(persons, episodes, targets)
     click.echo(format_report(report))
     if strict and not report["passed"].all():
         sys.exit(1)
@@ -146,12 +148,12 @@ def calibrate(folder, targets, strict):
 
 def _read_valid_tables(folder: Path):
     """persons and episodes from FOLDER, refused with every violation if they break the contract."""
-    from adapt.contract import ContractError, read_table, validate_tables
+    from adapt.contract import ContractError, TableReadError, read_table, validate_tables
 
     try:
         persons, episodes = read_table(folder, "persons"), read_table(folder, "episodes")
         validate_tables(persons, episodes)
-    except (ContractError, FileNotFoundError) as error:
+    except (ContractError, TableReadError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     return persons, episodes
 
@@ -418,14 +420,27 @@ def serve(model, host, port, demo):
     default=None,
     help="YAML file overriding the default thresholds (adapt/fairness/thresholds.yaml).",
 )
+@click.option(
+    "--cap-gap",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="With --model: audit its choices after RateGapCap keeps every intervention's "
+    "women/men gap in a similar situation within this cap (0.2 keeps ratios in 0.8-1.25).",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-def audit(data, model_source, recommendations, out, thresholds, seed):
+def audit(data, model_source, recommendations, out, thresholds, cap_gap, seed):
     """Audit recommendations across gender; exit 0 when every check on the recommender passes,
     1 when one fails, 2 for bad input."""
     import pandas as pd
 
     from adapt.contract import ContractError, find_table, read_table, validate_tables
-    from adapt.fairness import audit_choices, load_thresholds, write_audit, write_model_card
+    from adapt.fairness import (
+        audit_choices,
+        capped_recommendations,
+        load_thresholds,
+        write_audit,
+        write_model_card,
+    )
 
     def refuse(message: str):
         click.echo(f"Error: {message}", err=True)
@@ -433,6 +448,8 @@ def audit(data, model_source, recommendations, out, thresholds, seed):
 
     if (model_source is None) == (recommendations is None):
         refuse("give exactly one of --model and --recommendations")
+    if cap_gap is not None and model_source is None:
+        refuse("--cap-gap needs --model: it moves the model's own choices")
     try:
         limits = load_thresholds(thresholds)
         persons, episodes = read_table(data, "persons"), read_table(data, "episodes")
@@ -455,7 +472,10 @@ def audit(data, model_source, recommendations, out, thresholds, seed):
             from adapt.recommender import load_recommender
 
             model = load_recommender(model_source).model
-            choices = recommend_for_decisions(model, persons, episodes)
+            if cap_gap is None:
+                choices = recommend_for_decisions(model, persons, episodes)
+            else:
+                choices = capped_recommendations(model, persons, episodes, cap_gap)
         result = audit_choices(
             persons, episodes, choices, limits, seed=seed, model=model, truth=truth
         )

@@ -110,6 +110,7 @@ def test_cli_exit_codes_and_files(world, tmp_path):
         ["--recommendations", str(tmp_path / "missing.csv")],
         ["--recommendations", str(fair), "--thresholds", str(_yaml(tmp_path, "colour: 2"))],
         ["--recommendations", str(fair), "--model", "x"],
+        ["--recommendations", str(fair), "--cap-gap", "0.2"],
         [],
     ):
         refused = runner.invoke(
@@ -267,3 +268,25 @@ def test_cli_audits_a_model_with_the_truth_and_writes_its_card(world, fitted, tm
     assert done.exit_code == (0 if written["passed"] else 1)
     card = (tmp_path / "a" / "model_card.md").read_text()
     assert "Gender-blind: yes" in card and (tmp_path / "a" / "model_card.html").exists()
+    strengths = [row["strength"] for row in written["tradeoff"] if not row["at_cap"]]
+    assert strengths == sorted(strengths) and strengths[0] == 0.0
+
+    capped = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            "--data",
+            str(folder),
+            "--model",
+            str(model),
+            "--cap-gap",
+            "0.1",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+    )
+    assert capped.exit_code in (0, 1), capped.output
+    after = json.loads((tmp_path / "b" / "audit.json").read_text())
+    ratios = [c for c in after["checks"] if c["name"].startswith("similar_rate_ratio")]
+    points = {c["name"]: c["value"] for c in ratios if c["subject"] == "recommender"}
+    assert all(0.9 - 1e-9 <= v <= 1 / 0.9 + 1e-9 for v in points.values())  # the cap holds

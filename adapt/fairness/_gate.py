@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import yaml
 
 from adapt.catalogue import Catalogue, load_catalogue
 from adapt.evaluation import truth_matrix
 from adapt.fairness._intersections import intersection_parity
+from adapt.fairness._mitigate import tradeoff_curve
 from adapt.fairness._outcomes import calibration_figures, gender_flip, value_figures
 from adapt.fairness._parity import GROUPS, rate_parity, situation_strata
+from adapt.fairness._thresholds import load_thresholds
 from adapt.features import KEYS, decision_points, decision_points_for
 
-RATIOS = ("similar_rate_ratio", "similar_benefit_ratio")
-COUNTS = ("min_recommended", "min_group_size", "n_bootstrap")
-THRESHOLDS = (*RATIOS, "calibration_gap", *COUNTS, "level")
-
-
-def load_thresholds(path: str | Path | None = None) -> dict:
-    """The audit's thresholds: the defaults (``adapt/fairness/thresholds.yaml``), overridden by
-    the YAML file at `path`. Unknown names and values out of range are refused."""
-    text = resources.files("adapt.fairness").joinpath("thresholds.yaml").read_text("utf-8")
-    thresholds = yaml.safe_load(text)
-    if path is not None:
-        given = yaml.safe_load(Path(path).read_text("utf-8")) or {}
-        if not isinstance(given, dict):
-            raise ValueError(f"{path}: expected a mapping of thresholds")
-        unknown = sorted(set(given) - set(THRESHOLDS))
-        if unknown:
-            raise ValueError(f"{path}: unknown thresholds {unknown}; known: {list(THRESHOLDS)}")
-        thresholds.update(given)
-
-    def number(name: str, ok, expected: str) -> None:
-        value = thresholds[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
-            raise ValueError(f"{name} must be {expected}, got {value!r}")
-
-    for name in RATIOS:
-        number(name, lambda v: 0 < v <= 1, "a number in (0, 1]")
-    number("calibration_gap", lambda v: v > 0, "a positive number")
-    number("level", lambda v: 0 < v < 1, "strictly between 0 and 1")
-    for name in COUNTS:
-        value = thresholds[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return thresholds
+TRADEOFF_STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of RateGapCap, for the report's curve
 
 
 def audit_choices(
@@ -78,6 +44,9 @@ def audit_choices(
         counterfactual gender flip.
     truth : DataFrame, optional
         The simulator's truth: the true value of every choice beside each estimate.
+
+    With a model, ``tradeoff`` holds `tradeoff_curve` of its estimates: what capping the rate
+    gaps with `RateGapCap` would cost in value (true value on simulated data).
 
     Returns
     -------
@@ -115,6 +84,7 @@ def audit_choices(
         "calibration": None,
         "flip": None,
         "intersections": [],
+        "tradeoff": [],
         "checks": [],
     }
     result["compared"] = min(persons_by_group[g] for g in GROUPS) >= thresholds["min_group_size"]
@@ -153,6 +123,18 @@ def audit_choices(
         check = _benefit_check(result["values"], result["sources"][0], thresholds)
         if check is not None:
             checks.append(check)
+    if model is not None:
+        p = pd.DataFrame(values["estimated"], columns=[f"p_{c}" for c in arms])
+        curve = tradeoff_curve(
+            p,
+            gender,
+            strata,
+            values=values.get("true"),
+            strengths=TRADEOFF_STRENGTHS,
+            max_gap=1 - thresholds["similar_rate_ratio"],
+            min_recommended=thresholds["min_recommended"],
+        )
+        result["tradeoff"] = curve.to_dict("records")
 
     result["intersections"] = intersection_parity(
         {"recommender": chosen, "behaviour": observed},

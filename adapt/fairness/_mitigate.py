@@ -21,7 +21,9 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from adapt._figures import save_png
-from adapt.fairness._gate import load_thresholds
+from adapt.fairness._parity import situation_strata
+from adapt.fairness._thresholds import load_thresholds
+from adapt.features import decision_points, decision_points_for
 
 LABELS = ("woman", "man", "unknown")
 _TIE_BREAK = 1e-8  # size of the deterministic nudges that split exactly tied estimates
@@ -202,6 +204,21 @@ class RateGapCap(BaseEstimator):
         return cap, strength, int(min_recommended)
 
 
+def capped_recommendations(
+    model, persons: pd.DataFrame, episodes: pd.DataFrame, max_gap: float | None = None, **kwargs
+) -> pd.DataFrame:
+    """`model`'s recommendation at every decision point of the tables, with `RateGapCap`
+    (fitted on these decision points, gender from the persons table) keeping each
+    intervention's women/men gap within `max_gap`: ``person_id``, ``episode_no``,
+    ``recommended``, as `adapt recommend` writes them. `kwargs` go to `RateGapCap`."""
+    points = decision_points(persons, episodes, getattr(model, "catalogue", None))
+    own = decision_points_for(model, persons, episodes)
+    gender = points.features["gender"].astype(object).to_numpy()
+    cap = RateGapCap(max_gap, **kwargs)
+    chosen = cap.fit_predict(model.predict(own.features), gender, situation_strata(points.features))
+    return own.keys.assign(recommended=chosen.to_numpy())
+
+
 def tradeoff_curve(
     p: pd.DataFrame,
     gender,
@@ -280,8 +297,13 @@ def tradeoff_curve(
 
 
 def plot_tradeoff(curve: pd.DataFrame, path) -> Path:
-    """Write a PNG of `tradeoff_curve`'s value (y) against gap (x), each point labelled with
-    its strength, and the cap (the ``at_cap`` row) drawn as a dashed line through its point."""
+    """Write a PNG of `tradeoff_figure`."""
+    return save_png(tradeoff_figure(curve), path)
+
+
+def tradeoff_figure(curve: pd.DataFrame) -> Figure:
+    """`tradeoff_curve`'s value (y) against gap (x), each point labelled with its strength,
+    and the cap (the ``at_cap`` row) drawn as a dashed line through its point."""
     missing = [c for c in ("strength", "max_gap", "at_cap", "gap", "value") if c not in curve]
     if missing:
         raise ValueError(f"curve lacks the column(s) {missing}; expected tradeoff_curve's table")
@@ -312,7 +334,7 @@ def plot_tradeoff(curve: pd.DataFrame, path) -> Path:
         ylabel="mean progression probability",
     )
     axis.legend(fontsize=8)
-    return save_png(fig, path)
+    return fig
 
 
 # --- the problem and its solver ----------------------------------------------------------

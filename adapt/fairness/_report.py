@@ -11,6 +11,7 @@ import pandas as pd
 
 from adapt._figures import png_data_uri
 from adapt.fairness._audit_plots import calibration_figure, progression_figure, rate_ratio_figure
+from adapt.fairness._mitigate import tradeoff_figure
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;"
@@ -91,6 +92,8 @@ def report_html(result: dict) -> str:
         parts += _calibration_section(result)
     if result["flip"] is not None:
         parts += _flip_section(result["flip"])
+    if result["tradeoff"]:
+        parts += _tradeoff_section(result)
     parts += _intersection_section(result)
     for subject, title in (
         ("recommender", "Rates in detail: the recommender"),
@@ -178,6 +181,22 @@ def _flip_section(flip: dict) -> list[str]:
         f"<p>With only gender flipped, {_pct(flip['changed_share'])} of recommendations "
         "change.</p><table><tr><th>gender</th><th>decision points</th><th>changed</th>"
         f"<th>mean change of the first option's chance</th></tr>{rows}</table>",
+    ]
+
+
+def _tradeoff_section(result: dict) -> list[str]:
+    curve = pd.DataFrame(result["tradeoff"])
+    judged = "true" if "true" in result["sources"] else "estimated"
+    shown = curve[["strength", "max_gap", "gap", "value", "value_woman", "value_man", "changed"]]
+    return [
+        "<h2>What closing the gaps would cost</h2>",
+        "<p>A post-processor (<code>RateGapCap</code>) can move choices so that no "
+        "intervention's women/men gap in a similar situation exceeds a cap, giving up as little "
+        f"value as it can. Each point is one strength (0: the model's own choices; 1: as equal "
+        f"as whole choices allow); value is the mean {judged} progression probability of the "
+        "choices; the gap is the largest 1 - min(ratio, 1/ratio) over interventions.</p>",
+        _image(tradeoff_figure(curve), "Value of the choices against the largest gender gap"),
+        shown.to_html(index=False, float_format="%.3f"),
     ]
 
 
