@@ -2,6 +2,8 @@
 
 `check_tables` lists every violation; `validate_tables` raises `ContractError` carrying them all.
 Neither modifies, coerces or drops anything. See the "Data contract" section of domain.md.
+`read_table` reads Parquet, CSV and Excel; office exports' spellings are made explicit by
+`normalise_table`, and a file that cannot be read raises `TableReadError` (docs/data.md).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pandas as pd
 
 from adapt.catalogue import Catalogue, load_catalogue
 from adapt.contract._cross_table import _Table, check_episodes, check_persons, check_truth
+from adapt.contract._formats import TableReadError, locate_violations, normalise_table
 from adapt.contract._io import find_table, read_table
 from adapt.contract._schemas import (
     EDUCATION,
@@ -56,9 +59,12 @@ __all__ = [
     "GENDERS",
     "LEVELS",
     "ContractError",
+    "TableReadError",
     "Violation",
     "check_folder",
     "check_tables",
+    "find_table",
+    "normalise_table",
     "read_table",
     "validate_tables",
 ]
@@ -70,7 +76,11 @@ def check_tables(
     truth: pd.DataFrame | None = None,
     catalogue: Catalogue | None = None,
 ) -> list[Violation]:
-    """Every contract violation in the tables, [] if valid; bad data never raises."""
+    """Every contract violation in the tables, [] if valid; bad data never raises.
+
+    Violations of a table read by `read_table` also name its file, the lines (header = line 1)
+    and the persons of the rows they list.
+    """
     catalogue = catalogue or load_catalogue()
     tables = {"persons": persons, "episodes": episodes, "truth": truth}
     violations: list[Violation] = []
@@ -91,7 +101,7 @@ def check_tables(
         violations += check_truth(
             checked["truth"], checked["episodes"], checked["persons"], catalogue
         )
-    return _in_table_order(violations)
+    return locate_violations(_in_table_order(violations), tables)
 
 
 def validate_tables(
@@ -108,9 +118,10 @@ def validate_tables(
 
 def check_folder(path: str | Path, catalogue: Catalogue | None = None) -> list[Violation]:
     """Read persons, episodes and (if present) truth from `path` and check them."""
-    persons = read_table(path, "persons")
-    episodes = read_table(path, "episodes")
-    truth = read_table(path, "truth") if find_table(path, "truth") else None
+    catalogue = catalogue or load_catalogue()
+    persons = read_table(path, "persons", catalogue)
+    episodes = read_table(path, "episodes", catalogue)
+    truth = read_table(path, "truth", catalogue) if find_table(path, "truth") else None
     return check_tables(persons, episodes, truth, catalogue)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,8 @@ class Violation:
     rule: str
     n_rows: int = 0  # 0 for whole-column problems (missing column, wrong dtype)
     rows: tuple[int, ...] = ()  # first <= 10 offending 0-based row positions, ascending
+    # for a table read from a file: "at persons.csv line 4 (person_id 'p3'), …"
+    located: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         where = f"{self.table}.{self.column}"
@@ -28,7 +30,12 @@ class Violation:
         noun = "row" if self.n_rows == 1 else "rows"
         shown = ", ".join(str(r) for r in self.rows)
         more = ", …" if self.n_rows > len(self.rows) else ""
-        return f"{where}: {self.n_rows} {noun} {self.rule} ({noun} {shown}{more})"
+        text = f"{where}: {self.n_rows} {noun} {self.rule} ({noun} {shown}{more})"
+        return f"{text} {self.located}" if self.located else text
+
+    def at(self, located: str) -> Violation:
+        """This violation, naming where its rows are in the file they came from."""
+        return replace(self, located=located)
 
 
 class ContractError(ValueError):
