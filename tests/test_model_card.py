@@ -157,7 +157,7 @@ def test_card_shows_the_failing_checks_thresholds_and_summary(blind, audit):
     assert "**Verdict: failed.**" in fairness
     assert "### Checks that failed (2)" in fairness
     failed = fairness.split("### Checks that failed", 1)[1].split("###", 1)[0]
-    assert f"`{FAILING}` | 0.61 | 0.52 to 0.74 | outside 0.8 to 1.25" in failed
+    assert f"`{FAILING}` | 0.61 | 0.52 to 0.74 | allowed 0.8 to 1.25" in failed
     assert "`similar_rate_ratio[boston_model]`" in failed
     assert "guidance" not in failed  # it passed
     assert "| recommender: what the model recommends | 2 | 1 | 1 |" in fairness

@@ -40,7 +40,7 @@ _THRESHOLDS = {
     "similar situation: a check fails when its whole interval lies below this or above its "
     "inverse",
     "similar_benefit_ratio": "women's mean benefit of what is recommended over men's, in a "
-    "similar situation: fails when its whole interval lies below this or above its inverse",
+    "similar situation: fails when its whole interval lies below this",
     "calibration_gap": "women's (observed - predicted progression) minus men's: fails when its "
     "whole interval lies beyond plus or minus this",
     "min_recommended": "interventions recommended fewer times are reported, not judged",
@@ -390,7 +390,7 @@ def _audit(audit: Mapping | None, learner: str) -> str:
                     _code(c["name"]),
                     _value(c.get("value")),
                     _range(c.get("interval")),
-                    _range(c.get("threshold"), "outside "),
+                    _range(c.get("threshold"), "allowed "),
                 ]
                 for c in failed
             ],
@@ -476,4 +476,6 @@ def _value(value) -> str:
 def _range(pair, prefix: str = "") -> str:
     if not pair or len(pair) != 2:
         return "not available"
+    if pair[1] is None:  # a one-sided threshold
+        return f"{prefix}{_value(pair[0])} or more"
     return f"{prefix}{_value(pair[0])} to {_value(pair[1])}"

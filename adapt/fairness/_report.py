@@ -268,11 +268,16 @@ def _rates_table(records: list[dict]) -> str:
     return shown.to_html(index=False, float_format="%.3f", na_rep="–")
 
 
+def _allowed(threshold: list) -> str:
+    low, high = threshold
+    return f"{low:.3g} or more" if high is None else f"{low:.3g} to {high:.3g}"
+
+
 def _checks_table(checks: list[dict]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(c['subject'])}</td><td>{html.escape(c['name'])}</td>"
         f"<td>{c['value']:.3f}</td><td>{c['interval'][0]:.3f} to {c['interval'][1]:.3f}</td>"
-        f"<td>{c['threshold'][0]:.3g} to {c['threshold'][1]:.3g}</td></tr>"
+        f"<td>{_allowed(c['threshold'])}</td></tr>"
         for c in checks
     )
     return (
