@@ -290,3 +290,24 @@ def test_cli_audits_a_model_with_the_truth_and_writes_its_card(world, fitted, tm
     ratios = [c for c in after["checks"] if c["name"].startswith("similar_rate_ratio")]
     points = {c["name"]: c["value"] for c in ratios if c["subject"] == "recommender"}
     assert all(0.9 - 1e-9 <= v <= 1 / 0.9 + 1e-9 for v in points.values())  # the cap holds
+
+
+def test_a_world_where_nothing_depends_on_gender_raises_no_alarm():
+    """The gender_neutral world, a gender-blind model audited with its estimates and the truth:
+    no check fails, on the recommender or on behaviour (the false-alarm rate over many seeds is
+    measured in benchmarks/bench_fairness.py)."""
+    from adapt.models import make_learner
+    from adapt.policies import recommend_for_decisions
+    from adapt.simulation import World
+
+    data = simulate(4000, seed=11, world=World.from_preset("gender_neutral"))
+    points = decision_points(data["persons"], data["episodes"], include_sensitive=False)
+    model = make_learner("s", n_estimators=60, n_bags=2, random_state=0).fit(
+        points.features, points.treatment, points.outcome, groups=points.keys["person_id"]
+    )
+    choices = recommend_for_decisions(model, data["persons"], data["episodes"])
+    result = audit_choices(
+        data["persons"], data["episodes"], choices, model=model, truth=data["truth"]
+    )
+    assert [c for c in result["checks"] if not c["passed"]] == []
+    assert result["passed"] and len(result["checks"]) > 10

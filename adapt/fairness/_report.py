@@ -63,8 +63,9 @@ def report_html(result: dict) -> str:
         f"<p>{result['n_decision_points']:,} decision points of "
         f"{result['persons']['woman']:,} women, {result['persons']['man']:,} men and "
         f"{result['persons']['unknown']:,} persons of unknown gender (reported apart, never "
-        "compared). <em>In a similar situation</em> compares women and men as if both stood on "
-        "the same steps with the same Swedish, health and years on support. Every interval is "
+        "compared). <em>In a similar situation</em> compares women and men as if both lived in "
+        "the same regions and stood on the same steps with the same Swedish, health and years "
+        "on support. Every interval is "
         f"a {100 * thresholds['level']:.0f}% interval from resampling persons; a check fails "
         "only when its whole interval lies beyond the threshold.</p>",
     ]
