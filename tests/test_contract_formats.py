@@ -124,6 +124,14 @@ def test_a_decimal_comma_is_detected_not_assumed(tmp_path, simulated):
     assert read_table(tmp_path, "persons").attrs["adapt_source"]["decimal"] == ","
 
 
+def test_a_decimal_comma_far_down_the_file_is_found(tmp_path):
+    lines = ["person_id;years_on_support"] + [f"p{i};{i % 7}" for i in range(800)] + ["p800;2,5"]
+    (tmp_path / "people.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    back = read_table(tmp_path / "people.csv")
+    assert back["years_on_support"].dtype == "float64"
+    assert back["years_on_support"].iloc[-1] == 2.5
+
+
 def test_find_table_finds_xlsx_after_parquet_and_csv(tmp_path, simulated):
     persons, _ = simulated
     assert find_table(tmp_path, "persons") is None
@@ -208,15 +216,19 @@ def test_violations_name_the_file_line_and_person(tmp_path, simulated):
 def test_lines_count_blank_lines_and_survive_sorting(tmp_path, simulated):
     persons, episodes = simulated
     text = persons.head(5).assign(age=[30, 30, 30, 99, 30]).to_csv(index=False).splitlines()
-    text.insert(2, "")  # a blank line after the first person: pandas skips it, the file counts it
+    text.insert(2, "")  # blank lines after the first person: pandas skips them, the file counts
+    text.insert(3, "   ")
     (tmp_path / "persons.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
     back = read_table(tmp_path, "persons")
     episodes = episodes[episodes["person_id"].isin(back["person_id"])]
     (found,) = check_tables(back, episodes, catalogue=CAT)
-    assert "(row 3) at persons.csv line 6 " in str(found)
+    assert "(row 3) at persons.csv line 7 " in str(found)
     flipped = back.iloc[::-1]  # rows keep their index labels, so their file lines
     (found,) = check_tables(flipped, episodes, catalogue=CAT)
-    assert "(row 1) at persons.csv line 6 " in str(found)
+    assert "(row 1) at persons.csv line 7 " in str(found)
+    # re-indexed, the labels no longer point at the file: the person is named, no wrong line
+    (found,) = check_tables(flipped.reset_index(drop=True), episodes, catalogue=CAT)
+    assert str(found).endswith(f"(row 1) in persons.csv (person_id {back['person_id'][3]!r})")
 
 
 def test_tables_not_read_from_files_keep_their_messages(simulated):
@@ -383,3 +395,20 @@ def test_any_office_csv_round_trips(tmp_path_factory, sep, decimal, encoding, bo
     assert check_tables(back_p, back_e, catalogue=CAT) == []
     assert_round_trip(back_p, SMALL["persons"])
     assert_round_trip(back_e, SMALL["episodes"])
+
+
+def test_a_code_stays_itself_when_a_name_elsewhere_folds_onto_it():
+    from importlib import resources
+
+    import yaml
+
+    from adapt.catalogue import parse_catalogue
+
+    text = resources.files("adapt.catalogue").joinpath("catalogue.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    raw["regions"]["roslagen"]["name"] = "HBS"  # folds onto the code hbs: names neither
+    catalogue = parse_catalogue(raw)
+    persons = pd.DataFrame({"person_id": ["a", "b"], "region": ["hbs", "roslagen"]})
+    assert normalise_table(persons, "persons", catalogue)["region"].tolist() == ["hbs", "roslagen"]
+    with pytest.raises(TableReadError, match="region 'HBS' is not a region of the catalogue"):
+        normalise_table(persons.assign(region=["HBS", "hbs"]), "persons", catalogue)

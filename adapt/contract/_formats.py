@@ -114,8 +114,12 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     if counts[sep] == 0:
         raise TableReadError(f"{path.name}: one column found; {_separator_question(header)}")
     source = {"format": "csv", "sep": sep, "encoding": encoding, "decimal": "."}
+    # decided on the first rows; a decimal comma showing only further down costs a re-read.
+    # With ',' separating fields a decimal comma would need quotes everywhere: not looked for.
+    if sep != "," and _comma_decimal_columns(_pandas_csv(path, source, nrows=500)):
+        source["decimal"] = ","
     df = _pandas_csv(path, source)
-    if sep != "," and _comma_decimal_columns(df):
+    if source["decimal"] == "." and sep != "," and _comma_decimal_columns(df):
         source["decimal"] = ","
         df = _pandas_csv(path, source)
     return df, source
@@ -130,7 +134,7 @@ def _separator_question(header: str) -> str:
     return "is it separated by ';'?" if " " not in header.strip() else "is it separated by spaces?"
 
 
-def _pandas_csv(path: Path, source: dict) -> pd.DataFrame:
+def _pandas_csv(path: Path, source: dict, nrows: int | None = None) -> pd.DataFrame:
     try:
         return pd.read_csv(
             path,
@@ -138,6 +142,7 @@ def _pandas_csv(path: Path, source: dict) -> pd.DataFrame:
             decimal=source["decimal"],
             encoding=source["encoding"],
             dtype=ID_DTYPES,
+            nrows=nrows,
         )
     except UnicodeDecodeError:
         raise TableReadError(_not_utf8(path, source["encoding"])) from None
@@ -183,20 +188,25 @@ def _ragged(path: Path, source: dict, error: Exception) -> str:
 
 
 def _comma_decimal_columns(df: pd.DataFrame) -> list[str]:
-    """Text columns whose every value is a number with a decimal comma (or a whole number)."""
+    """Text columns whose every value reads as a number once a decimal comma is a point, with at
+    least one decimal comma: the file writes decimal commas."""
     found = []
     for name in df.columns:
         s = df[name]
         if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
             continue
         values = s.dropna()
-        if values.empty or not all(isinstance(v, str) for v in values.head(20)):
-            continue
-        if not all(_DECIMAL_COMMA.fullmatch(v) or _INTEGER.fullmatch(v) for v in values.head(20)):
+        head = values.head(20)
+        if values.empty or not all(
+            isinstance(v, str) and (_DECIMAL_COMMA.fullmatch(v) or _INTEGER.fullmatch(v))
+            for v in head
+        ):
             continue  # cheap rejection of text columns before the full scan
         text = values.astype(str)
-        comma = text.str.fullmatch(_DECIMAL_COMMA.pattern)
-        if comma.any() and (comma | text.str.fullmatch(_INTEGER.pattern)).all():
+        if not text.str.contains(",", regex=False).any():
+            continue
+        as_numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+        if as_numbers.notna().all():
             found.append(name)
     return found
 
@@ -231,7 +241,7 @@ def _read_xlsx(path: Path, name: str | None) -> tuple[pd.DataFrame, dict]:
 
 
 def source_of(df: pd.DataFrame) -> dict | None:
-    """The file `df` was read from, if its index still points at that file's rows."""
+    """Where `df` was read from (`read_table` records it in `df.attrs`), or None."""
     source = df.attrs.get(SOURCE_KEY) if isinstance(df.attrs, dict) else None
     if not isinstance(source, dict) or "file" not in source:
         return None
@@ -252,36 +262,49 @@ def _file_rows(df: pd.DataFrame, source: dict) -> np.ndarray | None:
     return labels
 
 
-def file_lines(source: dict, rows) -> dict[int, int]:
-    """The file line (header = line 1) of each 0-based data row in `rows`."""
+def file_lines(source: dict, rows) -> dict[int, tuple[int, str | None]]:
+    """The file line (header = line 1) of each 0-based data row in `rows`, with the person_id
+    the file has on that line (None where the file cannot say)."""
     rows = sorted({int(r) for r in rows})
     if not rows:
         return {}
     if source.get("format") == "xlsx":
-        return {r: r + 2 for r in rows}  # pandas keeps blank rows of a sheet, as rows of nulls
+        # pandas keeps a sheet's blank rows, as rows of nulls: row r is on line r + 2
+        return {r: (r + 2, None) for r in rows}
     if source.get("format") != "csv":
         return {}
     # pandas skips blank lines and a quoted value may span lines: count records, as csv does
-    starts: list[int] = []
+    found: dict[int, tuple[int, str | None]] = {}
     try:
         with open(source["path"], encoding=source["encoding"], newline="") as handle:
             reader = csv.reader(handle, delimiter=source["sep"])
-            seen_header, start = False, 1
+            header, row, start, wanted = None, 0, 1, set(rows)
             for record in reader:
-                if record:
-                    if seen_header:
-                        starts.append(start)
-                        if len(starts) > rows[-1]:
-                            break
-                    seen_header = True
+                if record and not (len(record) == 1 and not record[0].strip()):
+                    if header is None:
+                        header = record
+                        id_at = header.index("person_id") if "person_id" in header else None
+                    else:
+                        if row in wanted:
+                            person = (
+                                record[id_at] if id_at is not None and id_at < len(record) else None
+                            )
+                            found[row] = (start, person)
+                            if len(found) == len(wanted):
+                                break
+                        row += 1
                 start = reader.line_num + 1
     except (OSError, UnicodeDecodeError, csv.Error):
         return {}
-    return {r: starts[r] for r in rows if r < len(starts)}
+    return found
 
 
 def row_places(df: pd.DataFrame, positions) -> list[tuple[int | None, str | None]]:
-    """(file line or None, person_id or None) of each row position of `df`."""
+    """(file line or None, person_id or None) of each row position of `df`.
+
+    A line is named only where the file agrees: a CSV line must hold the row's person_id (a
+    table re-indexed after reading loses its lines rather than naming wrong ones).
+    """
     positions = [int(p) for p in positions]
     source = source_of(df)
     file_rows = _file_rows(df, source) if source else None
@@ -291,9 +314,12 @@ def row_places(df: pd.DataFrame, positions) -> list[tuple[int | None, str | None
         ids = None
     out = []
     for p in positions:
-        line = lines.get(int(file_rows[p])) if file_rows is not None else None
         person = ids.iloc[p] if ids is not None else None
-        out.append((line, person if isinstance(person, str) else None))
+        person = person if isinstance(person, str) else None
+        line, in_file = lines.get(int(file_rows[p]), (None, None)) if lines else (None, None)
+        if in_file is not None and person is not None and in_file.strip() != person.strip():
+            line = None
+        out.append((line, person))
     return out
 
 
@@ -365,7 +391,8 @@ def normalise_table(
     for column, entries in CATALOGUE_COLUMNS[name].items():
         if _single(table, column):
             spellings = catalogue_names(catalogue, entries)
-            values, bad, hints = _codes(table[column], spellings)
+            exact = set(getattr(catalogue, entries))
+            values, bad, hints = _codes(table[column], spellings, exact)
             changed[column] = values
             noun = entries[:-1]  # region, intervention
             article = "an" if noun[0] in "aeiou" else "a"
@@ -440,11 +467,17 @@ def catalogue_names(catalogue: Catalogue, entries: str) -> dict[str, tuple[str, 
 
 
 def _codes(
-    s: pd.Series, spellings: dict[str, tuple[str, str]]
+    s: pd.Series, spellings: dict[str, tuple[str, str]], exact: set[str]
 ) -> tuple[pd.Series, np.ndarray, dict[int, str]]:
-    """(the column as codes, positions with no reading, a close spelling per bad position)."""
+    """(the column as codes, positions with no reading, a close spelling per bad position).
+
+    A value in `exact` (the codes) is itself even where a name elsewhere folds to its spelling.
+    """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    mapped = [spellings[_key(v)][0] if _spelled(v, spellings) else None for v in uniques]
+    mapped = [
+        v if v in exact else spellings[_key(v)][0] if _spelled(v, spellings) else None
+        for v in uniques
+    ]
     known = np.array([m is not None for m in mapped] + [True])  # the last: nulls
     bad = np.flatnonzero(~known[codes])
     hints = {}
