@@ -76,7 +76,9 @@ def audit_keywords() -> set[str]:
     return set(inspect.signature(audit_choices).parameters) & {"model", "truth"}
 
 
-def run_one(world: str, seed: int, args, clock: dict) -> tuple[list[dict], list[dict]]:
+def run_one(
+    world: str, seed: int, args, thresholds: dict, clock: dict
+) -> tuple[list[dict], list[dict]]:
     """Audit both learners on one simulated world: one row per check, one per audit."""
     from adapt.fairness import audit_choices
     from adapt.features import decision_points
@@ -123,6 +125,7 @@ def run_one(world: str, seed: int, args, clock: dict) -> tuple[list[dict], list[
             test_p,
             test_e,
             recs[["person_id", "episode_no", "recommended"]],
+            thresholds=thresholds,
             seed=seed,
             **kwargs,
         )
@@ -163,6 +166,21 @@ def run_one(world: str, seed: int, args, clock: dict) -> tuple[list[dict], list[
             flush=True,
         )
     return rows, audits
+
+
+def commit() -> str:
+    """The checkout's commit, marked ``+dirty`` when tracked files under adapt/ differ from it."""
+    import subprocess
+
+    def git(*a):
+        return subprocess.run(
+            ["git", *a], capture_output=True, text=True, cwd=Path(__file__).parent
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (
+        "+dirty" if git("status", "--porcelain", "--untracked-files=no", "../adapt") else ""
+    )
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -301,6 +319,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3,000 persons, seed 1 per world")
     parser.add_argument("--out", type=Path, default=None, help=f"Markdown (default {RESULTS})")
     parser.add_argument("--csv", type=Path, default=None, help="Every check of every audit")
+    parser.add_argument("--thresholds", type=Path, default=None, help="Audit thresholds YAML")
     args = parser.parse_args()
     if args.quick:
         args.persons = min(args.persons, 3000)
@@ -309,12 +328,17 @@ def main() -> None:
     }
     out = args.out if args.out is not None else (None if args.quick else RESULTS)
 
+    from adapt.fairness import load_thresholds
+
+    # Read once: every audit of the run is judged by the same thresholds, even if the file changes.
+    thresholds = load_thresholds(args.thresholds)
+    code = commit()
     started = time.perf_counter()
     clock: dict = {}
     rows, audit_rows = [], []
     for world in args.worlds:
         for seed in seeds[world]:
-            checks_here, audits_here = run_one(world, seed, args, clock)
+            checks_here, audits_here = run_one(world, seed, args, thresholds, clock)
             rows += checks_here
             audit_rows += audits_here
     wall = time.perf_counter() - started
@@ -329,8 +353,10 @@ def main() -> None:
         f"{date.today()})\n\n"
         f"{args.persons:,} persons per world and seed, 70/30 split by person, S-learner "
         f"(default bags, n_jobs={args.n_jobs}) gender-blind and gender-aware, audited on the test "
-        f"persons with `audit_choices` (keyword arguments: {', '.join(kwargs) or 'none'}; default "
-        f"thresholds). Seeds: "
+        f"persons with `audit_choices` (keyword arguments: {', '.join(kwargs) or 'none'}). "
+        f"Thresholds: "
+        + ", ".join(f"{k} {v}" for k, v in thresholds.items())
+        + f". Code: {code}. Seeds: "
         + ", ".join(f"{w} {seeds[w][0]}..{seeds[w][-1]}" for w in args.worlds)
         + f". Whole run {wall / 60:.1f} min on {os.cpu_count()} CPUs ({platform.machine()})."
     )
@@ -341,11 +367,21 @@ def main() -> None:
         all_passed = null.groupby(["seed", "learner"])["passed"].all()
         all_passed = all_passed.reindex(null_audits.index, fill_value=True)
         alarm = ~all_passed | ~null_audits["compared"]
-        k, n = int(alarm.sum()), len(alarm)
-        low, high = clopper_pearson(k, n)
+
+        def rate(flags: pd.Series) -> str:
+            k, n = int(flags.sum()), len(flags)
+            low, high = clopper_pearson(k, n)
+            return f"{k}/{n} audits = {k / n:.3f} [{low:.3f}, {high:.3f}]"
+
+        by_learner = "; ".join(
+            f"{learner} {rate(alarm.xs(learner, level='learner'))}"
+            for learner in alarm.index.get_level_values("learner").unique()
+        )
+        behaviour = null[null["subject"] == "behaviour"].groupby("seed")["passed"].all()
         sections.append(
-            f"**False-alarm rate** ({NULL_WORLD}, any failed check, recommender or behaviour): "
-            f"{k}/{n} audits = {k / n:.3f}, 95 % interval [{low:.3f}, {high:.3f}]. Per check: "
+            f"**False-alarm rate** ({NULL_WORLD}, any failed check, recommender or behaviour; "
+            f"95 % Clopper-Pearson intervals): {rate(alarm)}. By learner: {by_learner}. "
+            f"Behaviour alone (one audit per seed): {rate(~behaviour)}. Per check: "
             f"{int((~null['passed']).sum())}/{len(null)} checks failed. The two learners of a "
             "seed share the same behaviour checks, so the audits are not all independent."
         )
