@@ -7,8 +7,13 @@ from pathlib import Path
 
 import click
 
-# The table files `recommend` writes and `audit` reads.
-TABLE_SUFFIXES = (".parquet", ".csv")
+from adapt._files import TABLE_SUFFIXES, check_new, staged, write_table
+
+_overwrite_option = click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace OUT if it exists (it is replaced only when the new result is complete).",
+)
 
 _data_option = click.option(
     "--data",
@@ -18,7 +23,32 @@ _data_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """A usage mistake ends in one line naming the command, the option and what is allowed,
+    not click's usage block."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            returned = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.format_message())  # a bare `adapt`: the help, as asked
+            sys.exit(0)
+        except click.UsageError as error:
+            where = f"{error.ctx.command_path}: " if error.ctx is not None else ""
+            click.echo(f"Error: {where}{error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(returned if isinstance(returned, int) else 0)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="adapt")
 def main() -> None:
     """adapt: simulate, learn and recommend the next intervention on the way back to work."""
@@ -146,6 +176,19 @@ def calibrate(folder, targets, strict):
         sys.exit(1)
 
 
+def _refuse_existing(out: Path, overwrite: bool) -> None:
+    """Before any work: OUT exists and --overwrite was not given."""
+    try:
+        check_new(out, overwrite)
+    except FileExistsError:
+        raise click.ClickException(f"{out} exists; add --overwrite to replace it") from None
+
+
+def _refuse_table_name(out: Path) -> None:
+    if out.suffix.lower() not in TABLE_SUFFIXES:
+        raise click.ClickException(f"--out must end in .parquet or .csv, got {out.name!r}")
+
+
 def _read_valid_tables(folder: Path):
     """persons and episodes from FOLDER, refused with every violation if they break the contract."""
     from adapt.contract import ContractError, TableReadError, read_table, validate_tables
@@ -189,20 +232,23 @@ def _read_valid_tables(folder: Path):
     help="Gender and violence exposure as features. Left out by default, so the recommender "
     "is gender-blind: the same situation gets the same suggestions (docs/fairness.md).",
 )
-def train(data, learner, out, seed, n_bags, include_sensitive):
+@_overwrite_option
+def train(data, learner, out, seed, n_bags, include_sensitive, overwrite):
     """Fit a multi-treatment uplift model on every decision point in DATA."""
     from adapt.features import decision_points
     from adapt.models import make_learner, save_model
     from adapt.planning import StepTransitions
 
+    _refuse_existing(out, overwrite)
     persons, episodes = _read_valid_tables(data)
     model = make_learner(learner, random_state=seed, n_bags=n_bags)
     points = decision_points(
         persons, episodes, include_sensitive=include_sensitive, history=model.history
     )
     model.fit(points.features, points.treatment, points.outcome, groups=points.keys["person_id"])
-    save_model(model, out, data=str(data), n_decision_points=len(points), seed=seed)
-    StepTransitions.fit(episodes).save(out)  # what `adapt plan` needs besides the model
+    with staged(out, overwrite) as folder:
+        save_model(model, folder, data=str(data), n_decision_points=len(points), seed=seed)
+        StepTransitions.fit(episodes).save(folder)  # what `adapt plan` needs besides the model
     click.echo(
         f"trained the {learner}-learner on {len(points):,} decision points "
         f"of {persons.shape[0]:,} persons; saved to {out}"
@@ -226,7 +272,7 @@ def train(data, learner, out, seed, n_bags, include_sensitive):
 )
 @click.option(
     "--min-uplift",
-    type=float,
+    type=click.FloatRange(0, 1),
     default=None,
     help="Leave the usual path only where the lower bound of the best intervention's uplift "
     "over current practice is at least this.",
@@ -251,16 +297,19 @@ def train(data, learner, out, seed, n_bags, include_sensitive):
     help="With --next: write the persons the model can serve and list the others, with the "
     "reason, in OUT's <stem>.rejects.<ext> instead of failing.",
 )
-def recommend(model_dir, data, out, min_uplift, interval, next_decision, skip_invalid):
+@_overwrite_option
+def recommend(model_dir, data, out, min_uplift, interval, next_decision, skip_invalid, overwrite):
     """Recommend an intervention at every decision point in DATA (or, with --next, at each
     person's next decision)."""
     from adapt.models import load_model
     from adapt.policies import recommend_for_decisions
     from adapt.recommender import load_recommender
 
-    writers = dict(zip(TABLE_SUFFIXES, ("to_parquet", "to_csv"), strict=True))
-    if out.suffix.lower() not in writers:
-        raise click.ClickException(f"--out must end in .parquet or .csv, got {out.name!r}")
+    _refuse_table_name(out)
+    rejected = out.with_name(f"{out.stem}.rejects{out.suffix}")
+    _refuse_existing(out, overwrite)
+    if skip_invalid:
+        _refuse_existing(rejected, overwrite)
     if next_decision and (min_uplift is not None or interval is not None):
         raise click.ClickException("--min-uplift and --interval do not apply to --next")
     if skip_invalid and not next_decision:
@@ -278,14 +327,11 @@ def recommend(model_dir, data, out, min_uplift, interval, next_decision, skip_in
             table = recommend_for_decisions(model, persons, episodes, min_uplift, interval)
     except (ValueError, TypeError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write = writers[out.suffix.lower()]
-    getattr(table, write)(out, index=False)
+    write_table(table, out, overwrite)
     what = "next decisions" if next_decision else "recommendations"
     click.echo(f"wrote {len(table):,} {what} to {out}")
     if skip_invalid:
-        rejected = out.with_name(f"{out.stem}.rejects{out.suffix}")
-        getattr(rejects, write)(rejected, index=False)
+        write_table(rejects, rejected, overwrite)
         click.echo(f"refused {len(rejects):,} person(s) the model cannot serve; see {rejected}")
 
 
@@ -338,13 +384,16 @@ def recommend(model_dir, data, out, min_uplift, interval, next_decision, skip_in
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Parquet file to write, one row per person and position.",
+    help="File to write, .parquet or .csv: one row per person and position.",
 )
-def plan(model_dir, data, k, objective, target_step, beam_width, max_history, out):
+@_overwrite_option
+def plan(model_dir, data, k, objective, target_step, beam_width, max_history, out, overwrite):
     """Plan the next K interventions, in order, for every person in DATA."""
     from adapt.models import load_model
     from adapt.planning import Planner, StepTransitions
 
+    _refuse_table_name(out)
+    _refuse_existing(out, overwrite)
     persons, episodes = _read_valid_tables(data)
     try:
         model = load_model(model_dir)
@@ -360,8 +409,7 @@ def plan(model_dir, data, k, objective, target_step, beam_width, max_history, ou
         table = planner.plan(persons, episodes)
     except (ValueError, TypeError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(out, index=False)
+    write_table(table, out, overwrite)
     click.echo(f"wrote {k}-step plans of {len(persons):,} persons to {out}")
 
 

@@ -227,13 +227,13 @@ def test_train_the_sequence_learner_then_plan(generated, tmp_path):
     reach = CliRunner().invoke(
         main,
         ["plan", "--model", str(model), "--data", str(out), "--k", "1", "--out", str(target)]
-        + ["--objective", "reach", "--target-step", "4"],
+        + ["--objective", "reach", "--target-step", "4", "--overwrite"],
     )
     assert reach.exit_code == 0, reach.output
     capped = CliRunner().invoke(
         main,
         ["plan", "--model", str(model), "--data", str(out), "--out", str(target)]
-        + ["--max-history", "1"],
+        + ["--max-history", "1", "--overwrite"],
     )
     assert capped.exit_code == 1 and "at most 1 (max_history)" in capped.output
 
@@ -260,7 +260,16 @@ def test_plan_names_a_bad_setting(generated, tmp_path, flags, message):
 def test_plan_without_a_trained_model_says_so(generated, tmp_path):
     out, _ = generated
     result = CliRunner().invoke(
-        main, ["plan", "--model", str(tmp_path), "--data", str(out), "--out", str(tmp_path / "p")]
+        main,
+        [
+            "plan",
+            "--model",
+            str(tmp_path),
+            "--data",
+            str(out),
+            "--out",
+            str(tmp_path / "p.parquet"),
+        ],
     )
     assert result.exit_code == 1 and "adapt train" in result.output
 
@@ -385,3 +394,38 @@ def test_recommend_next_names_unservable_persons_or_rejects_them(
     assert sorted(table["person_id"]) == sorted(persons.loc[~unseen, "person_id"])
     assert sorted(rejects["person_id"]) == sorted(persons.loc[unseen, "person_id"])
     assert rejects["reason"].str.contains("region 'roslagen' was never seen").all()
+
+
+def test_outputs_honour_their_extension_and_are_never_overwritten_silently(generated, tmp_path):
+    out, _ = generated
+    runner = CliRunner()
+    model = tmp_path / "model"
+    train = ["train", "--data", str(out), "--out", str(model), "--n-bags", "2"]
+    assert runner.invoke(main, train).exit_code == 0
+    before = (model / "model.json").read_text()
+    again = runner.invoke(main, train)
+    assert again.exit_code != 0
+    assert again.output.strip() == f"Error: {model} exists; add --overwrite to replace it"
+    assert (model / "model.json").read_text() == before
+    assert runner.invoke(main, [*train, "--overwrite", "--seed", "3"]).exit_code == 0
+    assert '"seed": 3' in (model / "model.json").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+    rec = tmp_path / "rec.csv"
+    recommend = ["recommend", "--model", str(model), "--data", str(out), "--out", str(rec)]
+    assert runner.invoke(main, recommend).exit_code == 0
+    assert pd.read_csv(rec).columns[:3].tolist() == ["person_id", "episode_no", "recommended"]
+    assert runner.invoke(main, recommend).exit_code != 0
+    assert runner.invoke(main, [*recommend, "--overwrite"]).exit_code == 0
+
+    plans = tmp_path / "plans.csv"
+    plan = ["plan", "--model", str(model), "--data", str(out), "--out", str(plans), "--k", "2"]
+    assert runner.invoke(main, plan).exit_code == 0, "plan"
+    assert len(pd.read_csv(plans)) > 0
+    for args in (
+        ["plan", "--model", str(model), "--data", str(out), "--out", str(tmp_path / "p.txt")],
+        [*recommend[:-1], str(tmp_path / "rec.json")],
+        [*recommend, "--overwrite", "--min-uplift", "1.5"],
+    ):
+        refused = runner.invoke(main, args)
+        assert refused.exit_code != 0 and refused.output.strip().count("\n") == 0, args

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import uuid
@@ -16,6 +15,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from adapt._files import swap_into_place
 from adapt.simulation._engine import simulate_slice
 from adapt.simulation._tables import to_arrow
 from adapt.simulation._world import World
@@ -154,19 +154,8 @@ def generate(
             "catalogue": world.catalogue.source,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), "utf-8")
-        _swap_into_place(staging, out)
+        swap_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return summary
-
-
-def _swap_into_place(staging: Path, out: Path) -> None:
-    """Rename the finished folder into place; an old folder is moved aside first, then removed."""
-    if out.exists():
-        retired = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(out, retired)
-        os.replace(staging, out)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, out)
