@@ -202,3 +202,16 @@ def test_bad_input_is_refused_naming_the_argument(world):
     fitted = RateGapCap().fit(p, gender, strata)
     with pytest.raises(ValueError, match="p must have the p_ columns"):
         fitted.predict(p.iloc[:, ::-1], gender)
+
+
+def test_rates_already_equal_up_to_float_noise_need_no_moving(world):
+    """A regression: choices with equal rates (a gap of float noise only) once crashed the
+    search for equal rates, which found nothing to move. The simplest such choices: every
+    decision point's estimates the same for women and men, so greedy gives equal rates."""
+    p = world["p"].copy()
+    shared = p.to_numpy().mean(axis=0)
+    flat = pd.DataFrame(np.tile(shared, (len(p), 1)), columns=p.columns)
+    offered = ~p.isna().to_numpy()
+    flat = flat.where(offered)
+    curve = tradeoff_curve(flat, world["gender"], world["strata"], strengths=[0, 0.5, 1])
+    assert curve["met"].all() and (curve["changed"] == 0).all()

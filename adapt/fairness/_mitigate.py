@@ -28,6 +28,7 @@ from adapt.features import decision_points, decision_points_for
 LABELS = ("woman", "man", "unknown")
 _TIE_BREAK = 1e-8  # size of the deterministic nudges that split exactly tied estimates
 _TARGET = 0.9  # each intervention is steered to 90 % of the cap, leaving room for the others
+_ROUNDING = 1e-12  # equal rates computed two ways differ by float noise, not a gap
 _PATIENCE = 3  # sweeps of the coordinate descent without a better point before it stops
 
 
@@ -146,7 +147,7 @@ class RateGapCap(BaseEstimator):
         self.interventions_ = codes
         self.min_recommended_ = min_recommended
         self.max_gap_ = float(cap)
-        self.met_ = bool(self.gap_ <= cap)
+        self.met_ = bool(self.gap_ <= cap + _ROUNDING)
         self.offsets_ = pd.DataFrame(offsets[:2], index=list(LABELS[:2]), columns=codes)
         if not self.met_ and strength is None:
             warnings.warn(
@@ -410,8 +411,10 @@ def _solve(problem: _Problem, cap: float, max_sweeps: int, equal=None) -> _Found
 def _equalise(problem: _Problem, max_sweeps: int, enough: float = 0.0) -> tuple:
     """Offsets toward equal similar-situation rates for every intervention (stopping once the
     largest gap is `enough` or less), their gap and value."""
+    start = np.zeros((3, problem.n_arms))
     equal = _Found(problem, 0.0)
-    _descend(problem, np.zeros((3, problem.n_arms)), 0.0, max_sweeps, equal, enough)
+    equal.offer(start)  # the greedy point: the closest so far, even if no price ever moves
+    _descend(problem, start, 0.0, max_sweeps, equal, enough)
     return equal.closest
 
 
@@ -431,7 +434,7 @@ class _Found:
     def note(self, offsets, gap: float, value: float) -> bool:
         """Keep the point if it is the best or the closest so far; say whether it was."""
         entry, kept = (offsets.copy(), gap, value), False
-        if gap <= self.cap and (self.best is None or value > self.best[2]):
+        if gap <= self.cap + _ROUNDING and (self.best is None or value > self.best[2]):
             self.best, kept = entry, True
         if self.closest is None or (gap, -value) < (self.closest[1], -self.closest[2]):
             self.closest, kept = entry, True
@@ -441,14 +444,14 @@ class _Found:
         """Offer ``t * offsets`` for t on a grid over (0, 1], then halve the interval between
         the last t outside the cap and the first within it."""
         grid = np.linspace(0, 1, steps + 1)
-        inside = [self.offer(t * offsets) <= self.cap for t in grid[1:]]
+        inside = [self.offer(t * offsets) <= self.cap + _ROUNDING for t in grid[1:]]
         if not any(inside):
             return
         first = inside.index(True) + 1
         low, high = grid[first - 1], grid[first]
         for _ in range(halvings):
             middle = (low + high) / 2
-            if self.offer(middle * offsets) <= self.cap:
+            if self.offer(middle * offsets) <= self.cap + _ROUNDING:
                 high = middle
             else:
                 low = middle
