@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -28,6 +29,11 @@ class _OneLineErrors(click.Group):
     not click's usage block."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        with warnings.catch_warnings():  # restores Python's display when the command is done
+            warnings.showwarning = _one_line_warning({})
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+
+    def _main(self, args, prog_name, complete_var, standalone_mode, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
@@ -46,6 +52,18 @@ class _OneLineErrors(click.Group):
             click.echo("Aborted.", err=True)
             sys.exit(1)
         sys.exit(returned if isinstance(returned, int) else 0)
+
+
+def _one_line_warning(shown: dict):
+    """A library warning as one line on stderr (no source line), each text once per command."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        if text not in shown:
+            shown[text] = True
+            click.echo(f"Warning: {text}", err=True)
+
+    return show
 
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -105,8 +123,6 @@ def main() -> None:
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def generate(n_persons, seed, out, preset, overrides, catalogue, chunk_size, workers, overwrite):
     """Simulate a population and write it, with its ground truth, as Parquet datasets."""
-    import yaml
-
     from adapt.catalogue import load_catalogue
     from adapt.simulation import World
     from adapt.simulation import generate as generate_population
@@ -114,10 +130,11 @@ def generate(n_persons, seed, out, preset, overrides, catalogue, chunk_size, wor
     parsed = {}
     for item in overrides:
         key, sep, value = item.partition("=")
-        if not sep:
+        if not sep or not key.strip():
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        parsed[key] = yaml.safe_load(value)
+        parsed[key.strip()] = _override_value(value)
     try:
+        # Every world parameter's type and range is checked here, before any person is drawn.
         world = World.from_preset(preset, parsed, load_catalogue(catalogue) if catalogue else None)
         summary = generate_population(
             out, n_persons, seed, world, chunk_size=chunk_size, workers=workers, overwrite=overwrite
@@ -163,17 +180,47 @@ def validate(folder, catalogue):
 @click.option("--strict", is_flag=True, help="Exit non-zero if any target is missed.")
 def calibrate(folder, targets, strict):
     """Compare the population in FOLDER with a set of published figures."""
-    from adapt.calibration import calibration_report, format_report
-    from adapt.contract import TableReadError, read_table
+    from adapt.calibration import calibration_report, format_report, load_targets
+    from adapt.contract import ContractError, TableReadError, read_table, validate_tables
 
     try:
+        target_set = load_targets(targets)
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(f"--targets: {error}") from None
+    try:
         persons, episodes = read_table(folder, "persons"), read_table(folder, "episodes")
+        validate_tables(persons, episodes)
+    except ContractError as error:
+        raise click.ClickException(_contract_line(folder, error)) from None
     except (TableReadError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
-    report = calibration_report(persons, episodes, targets)
+    report = calibration_report(persons, episodes, target_set)
     click.echo(format_report(report))
     if strict and not report["passed"].all():
         sys.exit(1)
+
+
+def _override_value(text: str):
+    """A --set value as YAML reads it (2, 0.5, [1, 2], {default: 1}), and 1e-3 as a number too."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text  # refused, with its parameter named, by the world's own check
+    if isinstance(value, str):
+        try:
+            return float(value)  # YAML 1.1 wants 1.0e-3; people type 1e-3
+        except ValueError:
+            return value
+    return value
+
+
+def _contract_line(folder: Path, error) -> str:
+    """A folder breaking the contract, in one line: its first violation and how to see all."""
+    first, n = error.violations[0], len(error.violations)
+    more = f" (and {n - 1} more: `adapt validate {folder}` lists them)" if n > 1 else ""
+    return f"{folder} breaks the data contract: {first}{more}"
 
 
 def _refuse_existing(out: Path, overwrite: bool) -> None:

@@ -136,6 +136,7 @@ MAX_HORIZON = 5  # adapt.planning.MAX_K, kept here so composing needs no plannin
 
 # Ranges the schema's types cannot express: (field, test, what is expected).
 _RANGES = (
+    ("seed", lambda v: v >= 0, "an integer >= 0"),
     ("data.n_persons", lambda v: v >= 1, "an integer >= 1"),
     ("data.validation_share", lambda v: 0 < v < 1, "a share strictly between 0 and 1"),
     ("model.n_estimators", lambda v: v >= 1, "an integer >= 1"),
@@ -169,6 +170,7 @@ def config_problems(cfg, world_overrides: dict) -> list[str]:
     """
     from omegaconf import OmegaConf
 
+    from adapt.calibration import load_targets
     from adapt.simulation import World
 
     problems = []
@@ -180,10 +182,15 @@ def config_problems(cfg, world_overrides: dict) -> list[str]:
     if data.source == DataSource.folder and not data.path:
         problems.append("data.path: the folder source needs a path")
     if data.source == DataSource.simulate:
-        try:
+        try:  # every world parameter's type and range (adapt.simulation's one check)
             World.from_preset(data.preset, world_overrides)
         except (KeyError, ValueError, FileNotFoundError) as error:
             problems.append(f"data: {error.args[0] if error.args else error}")
+    if data.calibration_targets is not None:
+        try:  # a target set is a small YAML file: read it now, not after the simulation
+            load_targets(data.calibration_targets)
+        except (FileNotFoundError, ValueError) as error:
+            problems.append(f"data.calibration_targets: {error} (null skips the comparison)")
     if cfg.evaluation.min_uplift is not None and cfg.model.n_bags < 2:
         problems.append("evaluation.min_uplift: needs intervals, so model.n_bags >= 2")
     return problems

@@ -84,10 +84,9 @@ def load_data(cfg: DictConfig, seed: int):
 def check_settings(cfg: DictConfig) -> None:
     """Exit with every out-of-range setting named, before any work."""
     problems = config_problems(cfg, world_overrides(cfg.data))
+    for problem in problems:  # one line each, naming the field, the value and what is allowed
+        print(f"Error: {problem}", file=sys.stderr)
     if problems:
-        print("Error: the configuration has problems:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
         raise SystemExit(1)
 
 
@@ -115,7 +114,7 @@ def run(cfg: DictConfig) -> dict:
     with timed(timings, "data"):
         try:
             data = load_data(cfg, seed)
-        except (ContractError, FileNotFoundError, KeyError) as error:
+        except (ContractError, ValueError, FileNotFoundError, KeyError) as error:
             print(
                 f"Error: data {cfg.data.name!r}: {error.args[0] if error.args else error}",
                 file=sys.stderr,

@@ -429,3 +429,109 @@ def test_outputs_honour_their_extension_and_are_never_overwritten_silently(gener
     ):
         refused = runner.invoke(main, args)
         assert refused.exit_code != 0 and refused.output.strip().count("\n") == 0, args
+
+
+# -- one line per mistake ([H] 3) and extra covariates at prediction ([H] 6) --------------------
+def _broken_copy(generated, folder):
+    """The generated data with one episode's step outside 0..5 and two persons aged 99."""
+    out, _ = generated
+    persons, episodes = pd.read_parquet(out / "persons"), pd.read_parquet(out / "episodes")
+    persons.loc[[1, 2], "age"] = 99
+    episodes.loc[0, "step_after"] = 7
+    folder.mkdir()
+    persons.to_parquet(folder / "persons.parquet")
+    episodes.to_parquet(folder / "episodes.parquet")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "line"),
+    [
+        (
+            ["generate", "--n-persons", "10", "--out", "{tmp}/w", "--seed", "-1"],
+            2,
+            " generate: Invalid value for '--seed': -1 is not in the range x>=0.",
+        ),
+        (
+            ["generate", "--n-persons", "10", "--out", "{tmp}/w"]
+            + ["--set", "knobs.effect_scale=two"],
+            1,
+            "Error: knobs.effect_scale = 'two': expected a number >= 0",
+        ),
+        (
+            ["generate", "--n-persons", "10", "--out", "{tmp}/w", "--set", "knobs.positivity"],
+            2,
+            " generate: Invalid value for --set: expected KEY=VALUE, got 'knobs.positivity'",
+        ),
+        (
+            ["calibrate", "{data}", "--targets", "nosuch"],
+            1,
+            "Error: --targets: no target set 'nosuch': expected one of mia (in ",
+        ),
+        (
+            ["calibrate", "{broken}"],
+            1,
+            "Error: {broken} breaks the data contract: persons.age: 2 rows outside 16..67 "
+            "(rows 1, 2) in persons.parquet",
+        ),
+    ],
+)
+def test_each_mistake_ends_in_one_line_without_a_traceback(
+    generated, tmp_path, args, exit_code, line
+):
+    out, _ = generated
+    broken = tmp_path / "broken"
+    if "{broken}" in args:
+        _broken_copy(generated, broken)
+    fill = {"{tmp}": str(tmp_path), "{data}": str(out), "{broken}": str(broken)}
+
+    def filled(text):
+        for key, value in fill.items():
+            text = text.replace(key, value)
+        return text
+
+    result = CliRunner().invoke(main, [filled(a) for a in args])
+    assert result.exit_code == exit_code, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: ")
+    assert filled(line) in result.output  # (usage errors name the command: adapt generate)
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    assert not (tmp_path / "w").exists()
+    if "{broken}" in args:  # two violations: the first named, and how to see both
+        assert result.output.rstrip().endswith(
+            f"(and 1 more: `adapt validate {broken}` lists them)"
+        )
+
+
+def test_recommend_and_plan_ignore_covariates_the_model_was_not_trained_on(
+    served_data, model_folder, tmp_path
+):
+    data = tmp_path / "data"
+    data.mkdir()
+    persons = served_data["persons"].assign(x_notes="called twice", x_distance_km=3.5)
+    persons.to_csv(data / "persons.csv", index=False)
+    served_data["episodes"].to_csv(data / "episodes.csv", index=False)
+    line = "Warning: ignoring 2 column(s) the model was not trained on: x_notes, x_distance_km"
+    for args in (
+        ["recommend", "--out", str(tmp_path / "rec.csv")],
+        ["recommend", "--next", "--out", str(tmp_path / "next.csv")],
+        ["plan", "--k", "2", "--out", str(tmp_path / "plans.csv")],
+    ):
+        result = CliRunner().invoke(
+            main, [*args, "--model", str(model_folder), "--data", str(data)]
+        )
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines().count(line) == 1, result.output
+        assert "UserWarning" not in result.output and "warnings.warn" not in result.output
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    served_data["persons"].to_csv(plain / "persons.csv", index=False)
+    served_data["episodes"].to_csv(plain / "episodes.csv", index=False)
+    again = CliRunner().invoke(
+        main,
+        ["recommend", "--model", str(model_folder), "--data", str(plain)]
+        + ["--out", str(tmp_path / "rec_plain.csv")],
+    )
+    assert again.exit_code == 0 and "Warning" not in again.output
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "rec.csv"), pd.read_csv(tmp_path / "rec_plain.csv")
+    )

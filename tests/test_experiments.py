@@ -442,3 +442,21 @@ def test_a_folder_breaking_the_contract_is_refused_with_its_violations(tmp_path)
     assert done.returncode != 0
     assert "Error: data 'folder'" in done.stderr and "persons" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        ("data.knobs.positivity=1.5", "Error: data: knobs.positivity = 1.5: expected a number in"),
+        ("seed=-1", "Error: seed: expected an integer >= 0, got -1"),
+        ("+data.overrides={knobs.effect_scale: two}", "Error: data: knobs.effect_scale = 'two'"),
+        ("data.calibration_targets=nosuch", "Error: data.calibration_targets: no target set"),
+    ],
+)
+def test_a_bad_world_parameter_seed_or_target_set_stops_before_any_work_in_one_line(
+    tmp_path, override, line
+):
+    done = run_experiment(tmp_path, override, check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith(line) and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "mlruns").exists()

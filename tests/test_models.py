@@ -225,8 +225,10 @@ def test_bad_input_is_named(points):
         model.predict(dp.features)
     with pytest.raises(ValueError, match="missing \\['age'\\]"):
         model.predict(dp.features[hbs].drop(columns="age"))
-    with pytest.raises(ValueError, match="unexpected \\['x_new'\\]"):
-        model.predict(dp.features[hbs].assign(x_new=1.0))
+    with pytest.warns(
+        UserWarning, match="ignoring 1 column\\(s\\) the model was not trained on: x_new"
+    ):
+        model.predict(dp.features[hbs].assign(x_new=1.0))  # ignored, no longer refused
 
 
 def test_the_sequence_learner_asks_for_the_ordered_history(points):
@@ -261,3 +263,32 @@ def test_the_float_matrix_predicts_what_the_data_frame_predicts(fitted, points):
             np.testing.assert_allclose(from_matrix, from_frame, rtol=1e-12)
     behaviour = model.propensity_.predict(X, model._available(X))
     np.testing.assert_allclose(model._behaviour(encoded), behaviour, rtol=1e-12)
+
+
+def test_columns_the_model_was_not_trained_on_are_ignored_with_one_warning(fitted, points):
+    """Extra covariates at prediction (a column added to the export since training): every
+    learner predicts what it predicts without them, and says so once per call, in one line."""
+    import warnings
+
+    X = points[0].features.head(200)
+    extra = X.assign(x_notes=["a", "b"] * 100, x_distance_km=np.arange(200.0))[
+        ["x_notes", *X.columns, "x_distance_km"]  # anywhere, in any order
+    ]
+    expected = "ignoring 2 column(s) the model was not trained on: x_notes, x_distance_km"
+    for method in ("predict", "predict_uplift", "predict_interval", "predict_uplift_interval"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with_extra = getattr(fitted, method)(extra)
+        assert [str(w.message) for w in caught] == [expected], method
+        assert caught[0].filename == __file__  # names the caller's line, not the library's
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the columns it was trained on: no warning
+            without = getattr(fitted, method)(X)
+        for got, want in zip(
+            with_extra if isinstance(with_extra, tuple) else (with_extra,),
+            without if isinstance(without, tuple) else (without,),
+            strict=True,
+        ):
+            pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(ValueError, match="missing \\['region'\\]"):
+        fitted.predict(extra.drop(columns="region"))  # a missing column is still refused

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -18,6 +21,7 @@ from adapt.models._encoded import Encoded, encode
 from adapt.models._propensity import CrossFittedPropensity
 
 MIN_PERSONS = 20
+_HERE = Path(__file__).resolve().parent  # adapt/models: warnings name the caller outside it
 
 
 class MultiTreatmentLearner(BaseEstimator):
@@ -146,12 +150,14 @@ class MultiTreatmentLearner(BaseEstimator):
         Current practice is what caseworkers would do: ``sum_a e_a p_a`` with the behaviour
         model's probabilities `e`.
         """
+        X = self._check_predict_input(X)  # once: an ignored column is reported once
         return self._frame(self._uplift(self.predict(X).to_numpy(), self._e(X)), X, "uplift_")
 
     def predict_uplift_interval(
         self, X: pd.DataFrame, level: float | None = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Bounds of each uplift over current practice, from the spread of the differences."""
+        X = self._check_predict_input(X)  # once: an ignored column is reported once
         lower, upper = self._uplift_interval(self._predict_bags(X), self._e(X), level)
         return self._frame(lower, X, "uplift_"), self._frame(upper, X, "uplift_")
 
@@ -371,10 +377,20 @@ class MultiTreatmentLearner(BaseEstimator):
             raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}")
         expected = list(self.feature_names_in_)
         missing = [c for c in expected if c not in X]
-        extra = [c for c in X if c not in expected]
-        if missing or extra:
-            raise ValueError(
-                f"X's columns differ from those seen in fit: missing {missing}, unexpected {extra}"
+        if missing:
+            raise ValueError(f"X lacks columns the model was trained on: missing {missing}")
+        extra = [str(c) for c in X if c not in expected]
+        if extra:  # a covariate added since training: the model cannot use it, nor need it
+            # Attributed to the first caller outside adapt.models, so the checks one call makes
+            # (predict_uplift checks twice) share a place and Python shows the line once.
+            frame, level = sys._getframe(0), 1
+            while frame is not None and Path(frame.f_code.co_filename).parent == _HERE:
+                frame, level = frame.f_back, level + 1
+            warnings.warn(
+                f"ignoring {len(extra)} column(s) the model was not trained on: "
+                + ", ".join(extra),
+                UserWarning,
+                stacklevel=level,
             )
         X = X[expected]
         for column, categories in self.categories_.items():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import numpy as np
 import yaml
 
 from adapt.catalogue import Catalogue, load_catalogue
+from adapt.simulation._params import check_params, unknown_parameter
 
 PRESET_DIR = "presets"
 
@@ -32,6 +35,11 @@ def _read_preset(name: str | Path) -> dict:
             f"unknown world preset {str(name)!r}; expected one of {available_presets()} "
             "or a path to a .yaml file"
         )
+    return copy.deepcopy(_packaged_preset(str(name)))
+
+
+@cache  # parsing the default world's YAML is most of the time it takes to build a world
+def _packaged_preset(name: str) -> dict:
     text = (
         resources.files("adapt.simulation")
         .joinpath(PRESET_DIR)
@@ -42,12 +50,16 @@ def _read_preset(name: str | Path) -> dict:
 
 
 def _merge(base: dict, update: dict, where: str = "") -> dict:
-    """Deep-merge `update` into a copy of `base`; unknown keys are an error, not a new setting."""
+    """Deep-merge `update` into a copy of `base`; unknown keys are an error, not a new setting.
+
+    An unknown key raises `UnknownParameter` (a KeyError and a ValueError) naming the nearest
+    known ones; types and ranges are checked on the merged whole (`World._compile`).
+    """
     merged = copy.deepcopy(base)
     for key, value in update.items():
         path = f"{where}.{key}" if where else str(key)
         if key not in merged and not _is_open_mapping(merged, where):
-            raise KeyError(f"unknown world parameter {path!r}")
+            raise unknown_parameter(path, value, merged)
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value, path)
         else:
@@ -97,11 +109,23 @@ def _dotted_to_nested(overrides: dict[str, Any]) -> dict:
     nested: dict = {}
     for key, value in overrides.items():
         node = nested
-        parts = key.split(".")
-        for part in parts[:-1]:
+        parts = str(key).split(".")
+        for i, part in enumerate(parts[:-1]):
             node = node.setdefault(part, {})
-        node[parts[-1]] = value
+            if not isinstance(node, dict):  # {"knobs": 1, "knobs.positivity": 0.1}
+                within = ".".join(parts[: i + 1])
+                raise ValueError(f"{key} = {value!r}: {within} is set to a value as well")
+        node[parts[-1]] = _plain(value)
     return nested
+
+
+def _plain(value: Any) -> Any:
+    """Mappings and sequences (OmegaConf's from an experiment config) as dicts and lists."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [_plain(item) for item in value]
+    return value
 
 
 @dataclass
@@ -140,6 +164,7 @@ class World:
 
     # -- compiled views -------------------------------------------------------------------------
     def _compile(self) -> None:
+        check_params(self.params)  # every parameter's type and range, one line for the first bad
         cat, p = self.catalogue, self.params
         self.regions = cat.region_codes
         self.interventions = cat.intervention_codes
