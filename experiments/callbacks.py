@@ -31,6 +31,12 @@ class SweepTracking(Callback):
         )
         os.environ[PARENT_ENV] = self.parent
         print(f"{'resuming' if resumed else 'started'} sweep run {self.parent}")
+        tracking = config.tracking
+        if tracking.register and not tracking.register_sweep:
+            print(
+                "the sweep's runs are not registered (tracking.register_sweep=true registers "
+                "each one)"
+            )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from adapt.tracking import format_summary, log_table, sweep_summary

@@ -106,10 +106,15 @@ class PlanningConfig:
 
 @dataclass
 class TrackingConfig:
-    uri: str | None = None  # null: MLFLOW_TRACKING_URI, else the embedded SQLite store
-    local_root: str = "mlruns"  # the embedded store's folder, relative to the project
+    # null: MLFLOW_TRACKING_URI, else the embedded SQLite store. A local folder (path, file: or
+    # the folder of a sqlite:/// database) must exist: it is refused, never created.
+    uri: str | None = None
+    # The embedded store's folder (created when missing), relative to the project folder
+    # wherever the command is launched; an absolute path is taken as it is.
+    local_root: str = "mlruns"
     experiment: str = "adapt"
-    register: bool = True
+    register: bool = True  # register the recommender; it may then take the champion alias
+    register_sweep: bool = False  # a sweep's runs register too (with `register`)
     registered_model: str = "adapt-recommender"
     champion_alias: str = "champion"
     timeout_seconds: int = 10

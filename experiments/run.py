@@ -32,7 +32,11 @@ register()
 
 
 def tracking_target(cfg: DictConfig) -> tuple[str, str | None]:
-    """The store's URI and, for the embedded store, its artifact root."""
+    """The store's URI and, for the embedded store, its artifact root.
+
+    The embedded store lives in `tracking.local_root` relative to the project folder (not the
+    current directory), so runs launched from anywhere meet in the same store.
+    """
     from adapt.tracking import local_store
 
     if cfg.tracking.uri:
@@ -41,12 +45,20 @@ def tracking_target(cfg: DictConfig) -> tuple[str, str | None]:
 
 
 def connect_tracking(cfg: DictConfig) -> str:
-    """The experiment id; exits with one clear line when the store cannot be reached."""
+    """The experiment id; exits with one clear line when the store cannot be reached, or when a
+    local store named by `MLFLOW_TRACKING_URI` / `tracking.uri` does not exist (only the
+    embedded store is created)."""
     from adapt.tracking import TrackingUnavailable, connect
 
     uri, artifacts = tracking_target(cfg)
     try:
-        return connect(uri, cfg.tracking.experiment, artifacts, cfg.tracking.timeout_seconds)
+        return connect(
+            uri,
+            cfg.tracking.experiment,
+            artifacts,
+            cfg.tracking.timeout_seconds,
+            create_folder=not cfg.tracking.uri,
+        )
     except TrackingUnavailable as error:
         # SystemExit also passes through Hydra's callbacks, which turn exceptions into warnings.
         print(f"Error: {error}", file=sys.stderr)
@@ -60,9 +72,45 @@ def plain(cfg: DictConfig) -> dict:
 
 @contextmanager
 def timed(timings: dict, stage: str):
+    """Say when `stage` starts and how long it took (stdout, flushed at once, so the lines
+    keep pace in logs and sweeps); record the seconds as ``time_<stage>_s``."""
+    print(f"[adapt] {stage}: started", flush=True)
     began = time.perf_counter()
     yield
-    timings[f"time_{stage}_s"] = round(time.perf_counter() - began, 3)
+    seconds = time.perf_counter() - began
+    timings[f"time_{stage}_s"] = round(seconds, 3)
+    print(f"[adapt] {stage}: {seconds:.1f} s", flush=True)
+
+
+def in_sweep() -> bool:
+    """Whether this run is one job of a Hydra multirun (a sweep)."""
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def registers(cfg: DictConfig, sweep: bool) -> bool:
+    """Whether the run registers its recommender: single runs with `tracking.register`, a
+    sweep's runs only when `tracking.register_sweep` asks for it too."""
+    return bool(cfg.tracking.register and (cfg.tracking.register_sweep or not sweep))
+
+
+def data_label(cfg: DictConfig) -> str:
+    """The data's name: the folder's own name for folder data, else the data config's."""
+    if cfg.data.source.value == "folder" and cfg.data.path:
+        return Path(cfg.data.path).resolve().name
+    return cfg.data.name
+
+
+def data_tags(cfg: DictConfig) -> dict[str, str]:
+    """Tags naming the run's data: ``adapt.data_name`` and, for a folder, its absolute
+    ``adapt.data_path``; for simulated data the world preset ``adapt.data_preset``."""
+    tags = {"adapt.data_source": cfg.data.source.value, "adapt.data_name": data_label(cfg)}
+    if cfg.data.source.value == "folder":
+        tags["adapt.data_path"] = str(Path(cfg.data.path).resolve())
+    else:
+        tags["adapt.data_preset"] = cfg.data.preset
+    return tags
 
 
 def world_overrides(data: DictConfig) -> dict:
@@ -101,7 +149,6 @@ def run(cfg: DictConfig) -> dict:
     from adapt.pipeline import (
         audit_groups,
         audit_held_out,
-        evaluate_plans,
         evaluate_recommender,
         planning_skip_reason,
         split_persons,
@@ -121,6 +168,7 @@ def run(cfg: DictConfig) -> dict:
             )
             raise SystemExit(1) from None
     log_inputs(plain(cfg), data.fingerprint, git_revision(PROJECT))
+    mlflow.set_tags(data_tags(cfg))
     if data.simulated and cfg.data.calibration_targets:
         with timed(timings, "calibration"):
             report = calibration_report(data.persons, data.episodes, cfg.data.calibration_targets)
@@ -167,17 +215,9 @@ def run(cfg: DictConfig) -> dict:
         if skip:
             print(f"planning: skipped, {skip}")
         else:
-            pl = cfg.planning
             with timed(timings, "planning"):
-                planned = evaluate_plans(
-                    learner,
-                    data,
-                    valid.keys["person_id"],
-                    horizons=list(pl.horizons),
-                    n_starts=pl.starts,
-                    beam_width=pl.beam_width,
-                    seed=seed,
-                    plot_dir=plot_dir,
+                planned = plan_by_horizon(
+                    learner, data, valid.keys["person_id"], cfg.planning, seed, plot_dir
                 )
             metrics.update(planned.metrics)
             tables["planning_report"] = planned.report
@@ -236,54 +276,140 @@ def run(cfg: DictConfig) -> dict:
     metric = ev.metric if ev.metric in metrics else ev.fallback_metric
     metrics["validation_metric"] = metrics[metric]
     mlflow.set_tag("adapt.validation_metric", metric)
-    if cfg.tracking.register:
+    if registers(cfg, in_sweep()):
         with timed(timings, "register"):
             transitions = StepTransitions.fit(
                 data.episodes[data.episodes["person_id"].isin(train.keys["person_id"])]
             )
             card = {"audit": gate, "metrics": metrics, "data": _provenance(cfg, data, seed)}
-            register_recommender(cfg, learner, metric, metrics[metric], transitions, card)
+            validated_on = {
+                "fingerprint": data.fingerprint,
+                "validation_share": cfg.data.validation_share,
+                "seed": seed,
+                "data_name": data_label(cfg),
+            }
+            register_recommender(
+                cfg, learner, metric, metrics[metric], transitions, card, validated_on
+            )
     metrics.update(timings)
     mlflow.log_metrics(metrics)
     return metrics
 
 
+def plan_by_horizon(learner, data, valid_person_ids, planning: DictConfig, seed: int, plot_dir):
+    """`evaluate_plans` one horizon at a time, behind a progress bar (shown on a terminal).
+
+    Each horizon is judged on its own (same starts, same draws), so the numbers are those of
+    one call with every horizon; only the starts are drawn again per horizon (a fraction of a
+    second).
+    """
+    import pandas as pd
+    from tqdm import tqdm
+
+    from adapt.evaluation import plot_plan_values
+    from adapt.pipeline import PlanEvaluation, evaluate_plans
+
+    metrics, reports = {}, []
+    bar = tqdm(list(planning.horizons), desc="planning", unit="horizon", disable=None)
+    for k in bar:
+        bar.set_postfix_str(f"k={k}")
+        part = evaluate_plans(
+            learner,
+            data,
+            valid_person_ids,
+            horizons=[k],
+            n_starts=planning.starts,
+            beam_width=planning.beam_width,
+            seed=seed,
+        )
+        metrics.update(part.metrics)
+        reports.append(part.report)
+    bar.close()
+    result = PlanEvaluation(metrics, pd.concat(reports, ignore_index=True))
+    if plot_dir is not None:
+        result.plots.append(plot_plan_values(result.report, Path(plot_dir) / "plan_values.png"))
+    return result
+
+
 def register_recommender(
-    cfg: DictConfig, learner, metric: str, value: float, transitions, card: dict
+    cfg: DictConfig,
+    learner,
+    metric: str,
+    value: float,
+    transitions,
+    card: dict,
+    validated_on: dict,
 ) -> None:
-    """Register the learner with its model card; it becomes the champion only when it beats
-    the holder on `metric` and, with ``fairness.gate``, its gender audit passed."""
-    from adapt.tracking import log_recommender, promote_if_better
+    """Register the learner with its model card and what it was validated on (model version
+    tags: data fingerprint, split, validation share, seed, data name).
+
+    It becomes the champion only when it is eligible (with ``fairness.gate``, its gender audit
+    passed) and either no version holds the alias or the holder was validated on the same data
+    and split and `value` beats the holder's `metric`. A holder validated on other data keeps
+    the alias, and one line says so (see `adapt.tracking.promote_if_better`).
+    """
+    from mlflow import MlflowClient
+
+    from adapt.tracking import log_recommender, promote_if_better, split_id
 
     tracking = cfg.tracking
-    version = log_recommender(learner, tracking.registered_model, transitions=transitions, **card)
+    name, alias = tracking.registered_model, tracking.champion_alias
+    version = log_recommender(learner, name, transitions=transitions, **card)
+    fingerprint = validated_on["fingerprint"]
+    split = split_id(fingerprint, validated_on["validation_share"], validated_on["seed"])
+    client = MlflowClient()
+    for key in ("validation_share", "seed", "data_name"):
+        client.set_model_version_tag(name, version.version, f"adapt.{key}", str(validated_on[key]))
     audit = card["audit"]
     eligible = audit is None or not cfg.fairness.gate or audit["passed"]
-    promoted, previous = promote_if_better(
-        tracking.registered_model,
+    decision = promote_if_better(
+        name,
         version.version,
         metric,
         value,
-        tracking.champion_alias,
+        alias,
         eligible=eligible,
+        fingerprint=fingerprint,
+        split=split,
     )
     mlflow.set_tags(
-        {"adapt.model_version": version.version, "adapt.champion": str(promoted).lower()}
+        {
+            "adapt.model_version": version.version,
+            "adapt.champion": str(decision.promoted).lower(),
+            "adapt.champion_reason": decision.reason,
+        }
     )
-    before = "none" if previous is None else f"{previous:.4f}"
-    verdict = "is the new" if promoted else "stays behind the"
-    reason = "" if eligible else " because its gender audit failed"
-    print(
-        f"{tracking.registered_model} v{version.version} ({metric} {value:.4f}) {verdict} "
-        f"{tracking.champion_alias}{reason} (was {before})"
-    )
+    print(promotion_line(name, version.version, metric, value, alias, decision, fingerprint, split))
+
+
+def promotion_line(name, version, metric, value, alias, decision, fingerprint, split) -> str:
+    """One line saying whether the version took the alias, and why not."""
+    this = f"{name} v{version} ({metric} {value:.4f})"
+    theirs, their_split = decision.holder_fingerprint, decision.holder_split
+    comparable = decision.holder is None or (theirs == fingerprint and their_split == split)
+    if decision.reason == "other data":
+        what = "another split of the same data" if theirs == fingerprint else "other data"
+        return (
+            f"{this} does not take {alias}: v{decision.holder} holds it, validated on {what} "
+            f"(data {theirs[:12] if theirs else 'unrecorded'}, split "
+            f"{their_split or 'unrecorded'}; this run: data {fingerprint[:12]}, split {split}), "
+            f"so the values are not compared; keep a champion for these data with "
+            f"tracking.champion_alias=<another alias>, or remove {alias!r} from "
+            f"v{decision.holder} in the MLflow UI (make ui)"
+        )
+    verdict = "is the new" if decision.promoted else "stays behind the"
+    reason = " because its gender audit failed" if decision.reason == "not eligible" else ""
+    if not comparable:  # ineligible anyway; the holder's value is from other data
+        return f"{this} {verdict} {alias}{reason} (v{decision.holder} holds it, other data)"
+    before = "none" if decision.previous is None else f"{decision.previous:.4f}"
+    return f"{this} {verdict} {alias}{reason} (was {before})"
 
 
 def _provenance(cfg: DictConfig, data, seed: int) -> dict:
     """Where the data came from, for the model card: never a person's data."""
     described = {
         "source": "simulated" if data.simulated else "real",
-        "name": cfg.data.name,
+        "name": data_label(cfg),
         "fingerprint": data.fingerprint,
         "persons": len(data.persons),
         "seed": seed,
@@ -335,7 +461,7 @@ def main(cfg: DictConfig) -> float:
         if done is not None:
             print(f"already finished in run {done.info.run_id}; not redone")
             return float(done.data.metrics.get("validation_metric", float("nan")))
-    name = f"{cfg.data.name}-{cfg.model.learner.value}-seed{cfg.seed}"
+    name = f"{data_label(cfg)}-{cfg.model.learner.value}-seed{cfg.seed}"
     with mlflow.start_run(
         experiment_id=experiment_id,
         run_name=name,

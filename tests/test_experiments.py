@@ -6,6 +6,7 @@ store) on a small simulated world.
 
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from mlflow import MlflowClient
 
 import experiments.run  # noqa: F401  (registers the schema)
-from adapt.tracking import local_store
+from adapt.tracking import local_store, split_id
 from experiments.config import config_problems
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def compose_config(overrides=(), config_dir=CONFIGS, hydra_node=False):
         return compose("config", overrides=list(overrides), return_hydra_config=hydra_node)
 
 
-def run_experiment(tmp_path, *args, check=True, tracking_uri=None):
+def run_experiment(tmp_path, *args, check=True, tracking_uri=None, cwd=ROOT, local_root=None):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     if tracking_uri:
         env["MLFLOW_TRACKING_URI"] = tracking_uri
@@ -46,12 +47,12 @@ def run_experiment(tmp_path, *args, check=True, tracking_uri=None):
         "-m",
         "experiments.run",
         *flags,
-        f"tracking.local_root={tmp_path / 'mlruns'}",
+        f"tracking.local_root={local_root or tmp_path / 'mlruns'}",
         f"hydra.run.dir={tmp_path / 'outputs'}",
         f"hydra.sweep.dir={tmp_path / 'multirun'}",
         *(a for a in args if not a.startswith("-")),
     ]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -214,9 +215,42 @@ def test_unreachable_tracking_store_stops_before_any_work(tmp_path):
     assert "seconds" not in done.stdout  # no stage ran
 
 
+@pytest.mark.parametrize("scheme", ["", "file://", "sqlite:///"])
+def test_a_tracking_uri_naming_a_missing_folder_is_refused_not_created(tmp_path, scheme):
+    missing = tmp_path / "no-such-folder"
+    uri = f"{scheme}{missing}" + ("/mlflow.db" if scheme == "sqlite:///" else "")
+    done = run_experiment(tmp_path, "data=small", tracking_uri=uri, check=False)
+    assert done.returncode != 0
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("Error:")]
+    assert f"names the folder {missing}" in line and "which does not exist" in line
+    assert "[adapt]" not in done.stdout  # no stage ran
+    assert not missing.exists() and not (tmp_path / "mlruns").exists()
+
+
+def test_the_embedded_store_is_anchored_to_the_project_wherever_the_run_is_launched(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    store = tmp_path / "store"
+    # Relative to the project this is `store`; relative to `elsewhere` it would be another place.
+    relative = os.path.relpath(store, ROOT)
+    bad = tmp_path / "bad"  # breaks the contract: the run stops at its data stage
+    bad.mkdir()
+    pd.DataFrame({"person_id": [1]}).to_csv(bad / "persons.csv", index=False)
+    pd.DataFrame({"person_id": [1]}).to_csv(bad / "episodes.csv", index=False)
+    done = run_experiment(
+        tmp_path, "data=folder", f"data.path={bad}", cwd=elsewhere, local_root=relative, check=False
+    )
+    assert "Error: data 'folder'" in done.stderr
+    assert (store / "mlflow.db").exists()
+    assert list(elsewhere.iterdir()) == []
+    uri, _ = local_store(store)
+    experiment = MlflowClient(uri, uri).get_experiment_by_name("adapt")
+    assert experiment.artifact_location == (store / "artifacts" / "adapt").as_uri()
+
+
 # -- runs ---------------------------------------------------------------------------------------
 def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path):
-    run_experiment(
+    done = run_experiment(
         tmp_path,
         "data=small",
         "data.calibration_targets=mia",
@@ -229,6 +263,14 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
     assert run.info.status == "FINISHED"
     assert run.data.params["model.learner"] == "s" and run.data.params["data.name"] == "small"
     assert len(run.data.tags["adapt.data_fingerprint"]) == 64
+    assert run.data.tags["adapt.data_name"] == "small"
+    assert run.data.tags["adapt.data_preset"] == "default"
+    assert run.info.run_name == "small-s-seed0"
+    # Every stage says when it starts and how long it took.
+    stages = ("data", "calibration", "features", "train", "evaluate", "planning", "fairness")
+    for stage in (*stages, "audit", "explain", "register"):
+        assert f"[adapt] {stage}: started\n" in done.stdout
+        assert re.search(rf"^\[adapt\] {stage}: \d+\.\d s$", done.stdout, re.MULTILINE), stage
     assert run.data.tags["mlflow.source.git.commit"]
     for metric in (
         "regret_closure",
@@ -285,6 +327,13 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
     assert run.data.metrics["audit_passed"] == 1.0
     champion = client.get_model_version_by_alias("adapt-recommender", "champion")
     assert champion.run_id == run.info.run_id
+    # ... recording what it was validated on, so later versions are compared like with like.
+    fingerprint = run.data.tags["adapt.data_fingerprint"]
+    assert champion.tags["adapt.data_fingerprint"] == fingerprint
+    assert champion.tags["adapt.split"] == split_id(fingerprint, 0.3, 0)
+    assert champion.tags["adapt.validation_share"] == "0.3" and champion.tags["adapt.seed"] == "0"
+    assert champion.tags["adapt.data_name"] == "small"
+    assert "is the new champion (was none)" in done.stdout
     model = mlflow.pyfunc.load_model("models:/adapt-recommender@champion")
     example = model.input_example
     assert "recommended" in model.predict(example).columns
@@ -319,7 +368,6 @@ def test_sweep_nests_children_summarises_and_resumes(tmp_path):
         "data=small",
         "model=s,t",
         "seed=0,1",
-        "tracking.register=false",
         "explain=off",
         "planning=off",
         *SMALL_MODEL,
@@ -330,6 +378,11 @@ def test_sweep_nests_children_summarises_and_resumes(tmp_path):
     (parent,) = runs_of(client, **{"adapt.role": "sweep"})
     children = runs_of(client, **{"mlflow.parentRunId": parent.info.run_id})
     assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
+    # A sweep's runs register only when asked (tracking.register_sweep=true).
+    assert "the sweep's runs are not registered" in done.stdout
+    assert "[adapt] train: started" in done.stdout and "[adapt] register" not in done.stdout
+    assert client.search_model_versions() == []
+    assert not any("adapt.model_version" in c.data.tags for c in children)
     summary = pd.read_csv(
         mlflow.artifacts.download_artifacts(
             run_id=parent.info.run_id, artifact_path="summary.csv", dst_path=str(tmp_path / "s")
@@ -426,6 +479,10 @@ def test_folder_without_truth_is_judged_by_the_dr_estimate(tmp_path):
     done = run_experiment(tmp_path, "data=folder", f"data.path={data}", "explain=off")
     assert "planning: skipped, the folder data were not simulated in this run" in done.stdout
     (run,) = runs_of(client_for(tmp_path))
+    # The run names its data: the folder's name and absolute path.
+    assert run.data.tags["adapt.data_name"] == "real"
+    assert run.data.tags["adapt.data_path"] == str(data.resolve())
+    assert run.info.run_name == "real-s-seed0"
     assert not any(k.startswith("plan_") for k in run.data.metrics)
     assert "regret_closure" not in run.data.metrics
     assert run.data.tags["adapt.validation_metric"] == "dr_value"
@@ -460,3 +517,60 @@ def test_a_bad_world_parameter_seed_or_target_set_stops_before_any_work_in_one_l
     assert done.returncode == 1
     assert done.stderr.startswith(line) and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "mlruns").exists()
+
+
+# -- registration rules (no run needed) ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("overrides", "sweep", "expected"),
+    [
+        ((), False, True),
+        ((), True, False),
+        (("tracking.register_sweep=true",), True, True),
+        (("tracking.register=false",), False, False),
+        (("tracking.register=false", "tracking.register_sweep=true"), True, False),
+    ],
+)
+def test_a_sweeps_runs_register_only_when_asked(overrides, sweep, expected):
+    from experiments.run import registers
+
+    assert registers(compose_config(overrides), sweep) is expected
+
+
+def test_folder_runs_are_tagged_with_the_folders_name_and_absolute_path(tmp_path, monkeypatch):
+    from experiments.run import data_label, data_tags
+
+    monkeypatch.chdir(tmp_path)
+    cfg = compose_config(["data=folder", "data.path=exports/2024"])
+    assert data_label(cfg) == "2024"
+    assert data_tags(cfg) == {
+        "adapt.data_source": "folder",
+        "adapt.data_name": "2024",
+        "adapt.data_path": str(tmp_path / "exports" / "2024"),
+    }
+    simulated = data_tags(compose_config(["data=small"]))
+    assert simulated["adapt.data_name"] == "small" and simulated["adapt.data_preset"] == "default"
+
+
+def test_a_version_from_other_data_is_told_why_it_does_not_take_the_champion():
+    from adapt.tracking import Promotion
+    from experiments.run import promotion_line
+
+    a, b = "a" * 64, "b" * 64
+    split_a, split_b = split_id(a, 0.3, 0), split_id(b, 0.3, 0)
+
+    def line(decision, fingerprint, split):
+        args = ("m", "4", "regret_closure", 0.9, "champion", decision, fingerprint, split)
+        return promotion_line(*args)
+
+    other = Promotion(False, "other data", 0.5, "3", a, split_a)
+    text = line(other, b, split_b)
+    assert "\n" not in text
+    assert text.startswith("m v4 (regret_closure 0.9000) does not take champion: v3 holds it, ")
+    assert f"validated on other data (data {a[:12]}, split {split_a}" in text
+    assert f"this run: data {b[:12]}, split {split_b})" in text
+    assert "tracking.champion_alias=" in text and "remove 'champion' from v3" in text
+    assert "validated on another split of the same data" in line(other, a, split_id(a, 0.3, 1))
+    better = Promotion(True, "better", 0.5, "3", a, split_a)
+    assert line(better, a, split_a) == (
+        "m v4 (regret_closure 0.9000) is the new champion (was 0.5000)"
+    )

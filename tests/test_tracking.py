@@ -14,16 +14,20 @@ from adapt.planning import StepTransitions
 from adapt.simulation import simulate
 from adapt.tracking import (
     CONFIG_KEY_TAG,
+    DATA_TAG,
+    SPLIT_TAG,
     TrackingUnavailable,
     config_key,
     connect,
     finished_child,
     flatten,
     format_summary,
+    local_folder,
     local_store,
     log_recommender,
     open_sweep,
     promote_if_better,
+    split_id,
     sweep_summary,
     synthetic_example,
 )
@@ -31,8 +35,10 @@ from adapt.tracking import (
 
 @pytest.fixture
 def store(tmp_path):
+    # An existing folder is used as it is when the store must not be created (a named store).
+    (tmp_path / "mlruns").mkdir()
     uri, artifacts = local_store(tmp_path / "mlruns")
-    experiment_id = connect(uri, "test", artifacts)
+    experiment_id = connect(uri, "test", artifacts, create_folder=False)
     yield experiment_id
     mlflow.set_tracking_uri(None)
 
@@ -50,6 +56,7 @@ def learner():
 def test_connect_creates_the_experiment_once(tmp_path, store):
     uri, artifacts = local_store(tmp_path / "mlruns")
     assert connect(uri, "test", artifacts) == store
+    assert connect(uri, "test", artifacts, create_folder=False) == store
     experiment = MlflowClient().get_experiment(store)
     assert experiment.artifact_location.startswith((tmp_path / "mlruns").as_uri())
 
@@ -67,6 +74,38 @@ def test_unwritable_sqlite_location_is_refused(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(TrackingUnavailable, match="cannot create"):
         connect(f"sqlite:///{blocker}/sub/mlflow.db", "test")
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "{tmp}/missing",
+        "file://{tmp}/missing",
+        "sqlite:///{tmp}/missing/mlflow.db",
+        "{tmp}/missing/deeper",
+    ],
+)
+def test_a_named_local_store_that_does_not_exist_is_refused_not_created(tmp_path, uri):
+    uri = uri.format(tmp=tmp_path)
+    with pytest.raises(TrackingUnavailable, match="does not exist; a store you name is never"):
+        connect(uri, "test", create_folder=False)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_named_local_store_on_a_file_is_refused(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(TrackingUnavailable, match="which is not a folder"):
+        connect(str(tmp_path / "file"), "test", create_folder=False)
+
+
+def test_local_folder_names_the_folder_of_local_stores_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert local_folder("runs") == (tmp_path / "runs", True)
+    assert local_folder(f"file://{tmp_path}/a") == (tmp_path / "a", True)
+    assert local_folder("sqlite:///db/mlflow.db") == (tmp_path / "db", False)
+    assert local_folder(f"sqlite:///{tmp_path}/x/mlflow.db") == (tmp_path / "x", False)
+    for remote in ("http://127.0.0.1:5000", "https://x.org", "databricks", "sqlite://"):
+        assert local_folder(remote) is None
 
 
 def test_flatten_and_config_key():
@@ -87,26 +126,33 @@ def test_registered_recommender_loads_and_champion_moves_only_when_better(store,
     name = "recommender-test"
     transitions = StepTransitions.fit(simulate(300, seed=2, truth=False)["episodes"])
     versions = []
+    same = {"fingerprint": "f" * 64, "split": split_id("f" * 64, 0.3, 0)}
     for value in (0.5, 0.4, 0.7, 0.9):
         eligible = value != 0.9  # the best, but its fairness audit failed
         with mlflow.start_run(experiment_id=store):
             mlflow.log_metric("regret_closure", value)
             version = log_recommender(learner, name, transitions=transitions)
             versions.append(version.version)
-            promoted, previous = promote_if_better(
-                name, version.version, "regret_closure", value, eligible=eligible
+            decision = promote_if_better(
+                name, version.version, "regret_closure", value, eligible=eligible, **same
             )
+        promoted, previous = decision.promoted, decision.previous
         champion = MlflowClient().get_model_version_by_alias(name, "champion")
         if value == 0.5:
             assert promoted and previous is None and champion.version == versions[0]
+            assert decision.reason == "first" and decision.holder is None
         elif value == 0.4:
             assert not promoted and previous == 0.5 and champion.version == versions[0]
+            assert decision.reason == "not better" and decision.holder == str(versions[0])
         elif value == 0.7:
             assert promoted and previous == 0.5 and champion.version == versions[2]
+            assert decision.reason == "better"
         else:
             assert not promoted and previous == 0.7 and champion.version == versions[2]
+            assert decision.reason == "not eligible"
             tags = MlflowClient().get_model_version(name, version.version).tags
             assert tags["eligible"] == "false"
+            assert tags[DATA_TAG] == same["fingerprint"] and tags[SPLIT_TAG] == same["split"]
 
     loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     example = synthetic_example(learner)
@@ -170,3 +216,74 @@ def test_sweep_summary_is_mean_and_sd_over_seeds(store):
     assert summary.loc["t", "regret_closure_std"] == pytest.approx(np.std([0.1, 0.3, 0.2], ddof=1))
     text = format_summary(summary, ["regret_closure"])
     assert "model.learner=s" in text and "0.600 ± 0.100" in text
+
+
+def test_split_id_names_data_share_and_seed():
+    base = split_id("a" * 64, 0.3, 0)
+    assert len(base) == 12 and base == split_id("a" * 64, 0.3, 0)
+    assert len({base, split_id("b" * 64, 0.3, 0), split_id("a" * 64, 0.2, 0)}) == 3
+    assert split_id("a" * 64, 0.3, 1) != base
+
+
+def _version(store, name, value, metric="regret_closure"):
+    """A registered version of a run holding `metric` (no model logged: the rule needs none)."""
+    client = MlflowClient()
+    run = client.create_run(store)
+    client.log_metric(run.info.run_id, metric, value)
+    client.set_terminated(run.info.run_id)
+    if not client.search_registered_models(f"name = '{name}'"):
+        client.create_registered_model(name)
+    source = f"runs:/{run.info.run_id}/recommender"
+    return str(client.create_model_version(name, source, run_id=run.info.run_id).version)
+
+
+def test_champion_compares_only_versions_validated_on_the_same_data_and_split(store):
+    name, metric = "like-with-like", "regret_closure"
+    a, b = "a" * 64, "b" * 64
+
+    def promote(value, fingerprint, split, eligible=True):
+        version = _version(store, name, value)
+        return version, promote_if_better(
+            name, version, metric, value, eligible=eligible, fingerprint=fingerprint, split=split
+        )
+
+    def holder():
+        return str(MlflowClient().get_model_version_by_alias(name, "champion").version)
+
+    first, decision = promote(0.5, a, split_id(a, 0.3, 0))
+    assert decision.promoted and decision.reason == "first" and holder() == first
+
+    # Better, but validated on other data: not compared, the holder keeps the alias.
+    other, decision = promote(0.9, b, split_id(b, 0.3, 0))
+    assert not decision.promoted and decision.reason == "other data" and holder() == first
+    assert decision.holder == first and decision.previous == 0.5
+    assert decision.holder_fingerprint == a and decision.holder_split == split_id(a, 0.3, 0)
+    tags = MlflowClient().get_model_version(name, other).tags
+    assert tags[DATA_TAG] == b and tags[SPLIT_TAG] == split_id(b, 0.3, 0)
+
+    # Same data, another split (another seed): not compared either.
+    _, decision = promote(0.9, a, split_id(a, 0.3, 1))
+    assert decision.reason == "other data" and holder() == first
+
+    # Worse on other data: the holder still keeps it, for the same stated reason.
+    _, decision = promote(0.1, b, split_id(b, 0.3, 0))
+    assert decision.reason == "other data" and holder() == first
+
+    # Ineligible on other data: the audit is the reason given (it would never take the alias).
+    _, decision = promote(0.9, b, split_id(b, 0.3, 0), eligible=False)
+    assert decision.reason == "not eligible" and holder() == first
+
+    # Same data and split: compared as before.
+    better, decision = promote(0.6, a, split_id(a, 0.3, 0))
+    assert decision.promoted and decision.reason == "better" and holder() == better
+
+    # A holder registered without the record (before the rule) counts as other data.
+    MlflowClient().delete_model_version_tag(name, better, DATA_TAG)
+    _, decision = promote(0.99, a, split_id(a, 0.3, 0))
+    assert decision.reason == "other data" and decision.holder_fingerprint is None
+    assert holder() == better
+
+    # Once the alias is removed, the next version takes it whatever its data.
+    MlflowClient().delete_registered_model_alias(name, "champion")
+    fresh, decision = promote(0.2, b, split_id(b, 0.3, 0))
+    assert decision.promoted and decision.reason == "first" and holder() == fresh

@@ -1,9 +1,12 @@
-"""The recommender as an MLflow pyfunc model, registered, and promoted only when it is better."""
+"""The recommender as an MLflow pyfunc model, registered, and promoted only when it is better
+on the same data and split as the current champion."""
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,12 +24,15 @@ from adapt.models import MultiTreatmentLearner, load_model, save_model
 from adapt.planning import StepTransitions
 from adapt.policies import choose_best
 from adapt.simulation import simulate
+from adapt.tracking._runs import DATA_TAG
 
 MODEL_ARTIFACT = "learner"
 # The run's folder of model_card.md and model_card.html, beside the logged model.
 CARD_ARTIFACT = "model_card"
 # Logged as code (MLflow's models-from-code), not as a pickled object.
 MODEL_CODE = Path(__file__).with_name("recommender_model.py")
+# Model version tags naming what the version was validated on (DATA_TAG too).
+SPLIT_TAG = "adapt.split"
 
 
 class RecommenderModel(mlflow.pyfunc.PythonModel):
@@ -153,6 +159,33 @@ def current_champion(registered_name: str, alias: str = "champion"):
         return None
 
 
+def split_id(fingerprint: str, validation_share: float, seed: int) -> str:
+    """A short id of one validation split: the data (`fingerprint`), the share held out and
+    the seed that drew it (`adapt.pipeline.split_persons`)."""
+    text = f"{fingerprint}|{float(validation_share)!r}|{int(seed)}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What `promote_if_better` decided, and why.
+
+    ``reason`` is one of ``"first"`` (no holder: promoted), ``"better"`` (promoted),
+    ``"not better"``, ``"not eligible"`` and ``"other data"`` (the holder was validated on
+    other data or another split, so the values are not compared and the holder keeps the
+    alias). ``previous`` is the holder's value of the metric (None without a holder);
+    ``holder_fingerprint`` and ``holder_split`` what it was validated on (None when it was
+    registered without that record).
+    """
+
+    promoted: bool
+    reason: str
+    previous: float | None = None
+    holder: str | None = None
+    holder_fingerprint: str | None = None
+    holder_split: str | None = None
+
+
 def promote_if_better(
     registered_name: str,
     version: str,
@@ -161,21 +194,44 @@ def promote_if_better(
     alias: str = "champion",
     greater_is_better: bool = True,
     eligible: bool = True,
-) -> tuple[bool, float | None]:
-    """Give `version` the alias when its `metric` beats the current holder's (or there is none)
-    and it is `eligible` (e.g. its fairness audit passed).
+    *,
+    fingerprint: str,
+    split: str,
+) -> Promotion:
+    """Give `version` the alias when it is `eligible` (e.g. its fairness audit passed) and
+    either no version holds the alias or the holder was validated on the same data and split
+    and `version`'s `metric` beats the holder's.
 
-    Returns whether it was promoted and the current champion's value (None without one).
+    Validation values are compared only like with like: `fingerprint` (of the data) and
+    `split` (:func:`split_id`) are recorded on `version` as the tags ``adapt.data_fingerprint``
+    and ``adapt.split``, and a holder whose tags differ (or are missing) keeps the alias,
+    whatever the values: reason ``"other data"``.
     """
     client = MlflowClient()
+    version = str(version)
+    client.set_model_version_tag(registered_name, version, DATA_TAG, fingerprint)
+    client.set_model_version_tag(registered_name, version, SPLIT_TAG, split)
+    client.set_model_version_tag(registered_name, version, "eligible", str(eligible).lower())
+    client.set_model_version_tag(registered_name, version, metric, str(value))
     holder = current_champion(registered_name, alias)
-    best = None
-    if holder is not None:
-        best = client.get_run(holder.run_id).data.metrics.get(metric)
+    if holder is None:
+        found = {}
+    else:
+        found = {
+            "previous": client.get_run(holder.run_id).data.metrics.get(metric),
+            "holder": str(holder.version),
+            "holder_fingerprint": holder.tags.get(DATA_TAG),
+            "holder_split": holder.tags.get(SPLIT_TAG),
+        }
+    if not eligible:
+        return Promotion(False, "not eligible", **found)
+    if holder is not None and (
+        found["holder_fingerprint"] != fingerprint or found["holder_split"] != split
+    ):
+        return Promotion(False, "other data", **found)
+    best = found.get("previous")
     better = best is None or (value > best if greater_is_better else value < best)
-    better = better and eligible
-    client.set_model_version_tag(registered_name, str(version), "eligible", str(eligible).lower())
-    if better:
-        client.set_registered_model_alias(registered_name, alias, str(version))
-    client.set_model_version_tag(registered_name, str(version), metric, str(value))
-    return better, best
+    if not better:
+        return Promotion(False, "not better", **found)
+    client.set_registered_model_alias(registered_name, alias, version)
+    return Promotion(True, "first" if holder is None else "better", **found)

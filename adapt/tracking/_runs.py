@@ -16,6 +16,7 @@ from mlflow.entities import RunStatus
 CONFIG_KEY_TAG = "adapt.config_key"
 SWEEP_KEY_TAG = "adapt.sweep_key"
 ROLE_TAG = "adapt.role"
+DATA_TAG = "adapt.data_fingerprint"  # on runs and on registered model versions
 PARENT_TAG = "mlflow.parentRunId"
 
 
@@ -57,7 +58,7 @@ def log_inputs(config: Mapping, fingerprint: str, revision: str) -> None:
     """The resolved config (as params and as ``config.json``), data fingerprint and revision."""
     mlflow.log_params(flatten(config))
     mlflow.log_dict(dict(config), "config.json")
-    mlflow.set_tags({"adapt.data_fingerprint": fingerprint, "mlflow.source.git.commit": revision})
+    mlflow.set_tags({DATA_TAG: fingerprint, "mlflow.source.git.commit": revision})
 
 
 def log_table(table: pd.DataFrame, name: str) -> None:
