@@ -333,6 +333,7 @@ def main() -> None:
     # Read once: every audit of the run is judged by the same thresholds, even if the file changes.
     thresholds = load_thresholds(args.thresholds)
     code = commit()
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     clock: dict = {}
     rows, audit_rows = [], []
@@ -358,7 +359,9 @@ def main() -> None:
         + ", ".join(f"{k} {v}" for k, v in thresholds.items())
         + f". Code: {code}. Seeds: "
         + ", ".join(f"{w} {seeds[w][0]}..{seeds[w][-1]}" for w in args.worlds)
-        + f". Whole run {wall / 60:.1f} min on {os.cpu_count()} CPUs ({platform.machine()})."
+        + f". Whole run {wall / 60:.1f} min on {os.cpu_count()} CPUs ({platform.machine()}), "
+        f"1-min load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the "
+        "end (the end figure includes this run itself, about 1)."
     )
     sections = [header]
     if NULL_WORLD in args.worlds:
