@@ -370,6 +370,7 @@ def test_sweep_nests_children_summarises_and_resumes(tmp_path):
         "seed=0,1",
         "explain=off",
         "planning=off",
+        "fairness=off",  # the sweep's mechanics, not the audit (tested in the run above)
         *SMALL_MODEL,
     )
     done = run_experiment(tmp_path, *args)
@@ -447,7 +448,13 @@ def mlflow_server(tmp_path):
 
 def test_mlflow_tracking_uri_sends_runs_to_a_real_server(tmp_path, mlflow_server):
     run_experiment(
-        tmp_path, "data=small", "explain=off", "planning=off", tracking_uri=mlflow_server
+        tmp_path,
+        "data=small",
+        "explain=off",
+        "planning=off",
+        "fairness=off",
+        *SMALL_MODEL,
+        tracking_uri=mlflow_server,
     )
     client = MlflowClient(mlflow_server, mlflow_server)
     experiment = client.get_experiment_by_name("adapt")
@@ -476,7 +483,7 @@ def test_folder_without_truth_is_judged_by_the_dr_estimate(tmp_path):
         capture_output=True,
     )
     shutil.rmtree(data / "truth")
-    done = run_experiment(tmp_path, "data=folder", f"data.path={data}", "explain=off")
+    done = run_experiment(tmp_path, "data=folder", f"data.path={data}", "explain=off", *SMALL_MODEL)
     assert "planning: skipped, the folder data were not simulated in this run" in done.stdout
     (run,) = runs_of(client_for(tmp_path))
     # The run names its data: the folder's name and absolute path.
