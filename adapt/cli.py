@@ -92,7 +92,7 @@ def main() -> None:
     default="default",
     show_default=True,
     help="World preset (default, order_effects, order_pairs, strong_confounding, "
-    "unobserved_confounder, gender_bias) or a path to a preset YAML.",
+    "unobserved_confounder, gender_bias, gender_neutral) or a path to a preset YAML.",
 )
 @click.option(
     "--set",
