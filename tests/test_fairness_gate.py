@@ -193,7 +193,9 @@ def test_with_a_model_and_the_truth_every_value_is_given_both_ways(world, fitted
             assert record[f"similar_{g}"] <= record[f"similar_{g}_upper"]
     # the recommender's true progression is what the truth says of its choices
     truth = data["truth"].set_index(["person_id", "episode_no", "intervention"])["p_progress"]
-    index = list(zip(choices["person_id"], choices["episode_no"], choices["recommended"]))
+    index = list(
+        zip(choices["person_id"], choices["episode_no"], choices["recommended"], strict=True)
+    )
     women = (points.features["gender"] == "woman").to_numpy()
     true_rec = next(
         r
