@@ -438,6 +438,9 @@ def print_summary(metrics: dict, run_id: str) -> None:
     gaps = {k.removeprefix("fairness_gap_"): v for k, v in metrics.items() if "fairness_gap_" in k}
     if gaps:
         print(f"  {'gender gap':<16} value {gaps['value']:.3f}, gain {gaps['gain']:.3f}")
+    if "audit_passed" in metrics:
+        verdict = "passed" if metrics["audit_passed"] == 1.0 else "failed (see audit/report.html)"
+        print(f"  {'gender audit':<16} {verdict}")
     closures = {
         k.removeprefix("plan_gain_closure_"): v
         for k, v in metrics.items()
