@@ -9,7 +9,12 @@ from adapt.catalogue import Catalogue, load_catalogue
 from adapt.evaluation import truth_matrix
 from adapt.fairness._intersections import intersection_parity
 from adapt.fairness._mitigate import tradeoff_curve
-from adapt.fairness._outcomes import calibration_figures, gender_flip, value_figures
+from adapt.fairness._outcomes import (
+    calibration_figures,
+    gender_flip,
+    reads_sensitive,
+    value_figures,
+)
 from adapt.fairness._parity import GROUPS, rate_parity, situation_strata
 from adapt.fairness._thresholds import load_thresholds
 from adapt.features import KEYS, decision_points, decision_points_for
@@ -174,8 +179,6 @@ def _model_features(model, persons, episodes, points) -> pd.DataFrame:
 
 
 def _describe(model) -> dict:
-    from adapt.fairness._outcomes import reads_sensitive
-
     return {"learner": type(model).__name__, "reads": reads_sensitive(model)}
 
 
