@@ -194,7 +194,45 @@ def test_recommend_names_a_region_the_model_never_saw(generated, tmp_path):
 def test_calibrate_strict_fails_when_a_target_is_missed(generated):
     out, _ = generated
     result = CliRunner().invoke(main, ["calibrate", str(out), "--strict"])
-    assert ("FAIL" in result.output) == (result.exit_code == 1)
+    summary = result.output.splitlines()[-1]
+    assert (not summary.startswith("48 of 48")) == (result.exit_code == 1), result.output
+    lenient = CliRunner().invoke(main, ["calibrate", str(out)])
+    assert lenient.exit_code == 0 and lenient.output == result.output
+
+
+def test_calibrate_over_seeds_reports_mean_and_spread():
+    result = CliRunner().invoke(
+        main, ["calibrate", "--seeds", "2", "--n-persons", "500", "--first-seed", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    header, *rows, summary = result.output.splitlines()
+    assert header.split()[-9:] == [
+        "target",
+        "tol",
+        "mean",
+        "sd",
+        "min",
+        "max",
+        "off",
+        "met",
+        "result",
+    ]
+    assert len(rows) == 48 and summary.endswith("within ±0.50 required)")
+    assert "hold at all 2 seeds" in summary
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "give a FOLDER to compare, or --seeds N"),
+        (["--seeds", "1"], "--seeds"),
+        (["--seeds", "2", "--set", "knobs.positivity=1.5"], "knobs.positivity"),
+    ],
+)
+def test_calibrate_mistakes_end_in_one_line(args, message):
+    result = CliRunner().invoke(main, ["calibrate", *args])
+    assert result.exit_code == 2 or result.exit_code == 1
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_train_the_sequence_learner_then_plan(generated, tmp_path):
