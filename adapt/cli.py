@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from adapt._files import TABLE_SUFFIXES, check_new, staged, write_table
+
+if TYPE_CHECKING:
+    from adapt.catalogue import Catalogue
 
 _overwrite_option = click.option(
     "--overwrite",
@@ -21,6 +25,38 @@ _data_option = click.option(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
     help="Folder with persons and episodes (Parquet, CSV or Excel .xlsx).",
+)
+
+
+class _CatalogueFile(click.Path):
+    """A catalogue YAML, read and checked while the command line is parsed: a missing file, bad
+    YAML or a file that is no catalogue is refused in one line, before any work."""
+
+    name = "catalogue"
+
+    def __init__(self):
+        super().__init__(exists=True, dir_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        from adapt.catalogue import Catalogue, CatalogueError, load_catalogue
+
+        if isinstance(value, Catalogue):
+            return value
+        path = super().convert(value, param, ctx)
+        try:
+            return load_catalogue(path)
+        except CatalogueError as error:
+            self.fail(str(error), param, ctx)
+        except OSError as error:
+            self.fail(f"{path}: cannot be read ({error.strerror or error})", param, ctx)
+
+
+_catalogue_option = click.option(
+    "--catalogue",
+    type=_CatalogueFile(),
+    default=None,
+    help="Catalogue YAML (interventions, regions, what each offers) to use instead of the "
+    "built-in one; with --model, by default the one the model was trained with.",
 )
 
 
@@ -101,11 +137,7 @@ def main() -> None:
     metavar="KEY=VALUE",
     help="Override a world parameter, e.g. --set knobs.effect_scale=2 (repeatable).",
 )
-@click.option(
-    "--catalogue",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Catalogue YAML to use instead of the built-in one.",
-)
+@_catalogue_option
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
@@ -137,18 +169,13 @@ def generate(n_persons, seed, out, preset, overrides, catalogue, chunk_size, wor
 
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--catalogue",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Catalogue YAML to check against instead of the built-in one.",
-)
+@_catalogue_option
 def validate(folder, catalogue):
     """Check FOLDER's persons, episodes (and truth, if present) against the data contract."""
-    from adapt.catalogue import load_catalogue
     from adapt.contract import check_folder
 
     try:
-        violations = check_folder(folder, load_catalogue(catalogue) if catalogue else None)
+        violations = check_folder(folder, catalogue)
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     if not violations:
@@ -160,10 +187,10 @@ def validate(folder, catalogue):
     sys.exit(1)
 
 
-def _world(preset: str, overrides: tuple[str, ...], catalogue: Path | None):
-    """The world of --preset, --set and --catalogue; every parameter's type and range checked
-    here, before any person is drawn."""
-    from adapt.catalogue import load_catalogue
+def _world(preset: str, overrides: tuple[str, ...], catalogue):
+    """The world of --preset, --set and --catalogue (a path, or a catalogue `_catalogue_option`
+    has read); every parameter's type and range checked here, before any person is drawn."""
+    from adapt.catalogue import Catalogue, load_catalogue
     from adapt.simulation import World
 
     parsed = {}
@@ -173,7 +200,9 @@ def _world(preset: str, overrides: tuple[str, ...], catalogue: Path | None):
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
         parsed[key.strip()] = _override_value(value)
     try:
-        return World.from_preset(preset, parsed, load_catalogue(catalogue) if catalogue else None)
+        if catalogue is not None and not isinstance(catalogue, Catalogue):
+            catalogue = load_catalogue(catalogue)
+        return World.from_preset(preset, parsed, catalogue)
     except (ValueError, KeyError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
 
@@ -315,6 +344,22 @@ def _read_valid_tables(folder: Path, catalogue=None):
     return persons, episodes
 
 
+def _model_catalogue(model, catalogue, source) -> Catalogue:
+    """The catalogue to read data for `model` with: the one it was trained with. A --catalogue
+    given as well must be that one (same fingerprint), else it is refused in one line."""
+    from adapt.catalogue import load_catalogue
+
+    own = getattr(model, "catalogue", None) or load_catalogue()
+    if catalogue is not None and catalogue.fingerprint() != own.fingerprint():
+        raise click.ClickException(
+            f"--catalogue {catalogue.source} (fingerprint {catalogue.fingerprint()}) is not the "
+            f"catalogue model {source} was trained with ({own.source}, fingerprint "
+            f"{own.fingerprint()}); retrain with --catalogue, or leave --catalogue out to use "
+            "the model's own"
+        )
+    return own
+
+
 @main.command()
 @_data_option
 @click.option(
@@ -346,23 +391,36 @@ def _read_valid_tables(folder: Path, catalogue=None):
     help="Gender and violence exposure as features. Left out by default, so the recommender "
     "is gender-blind: the same situation gets the same suggestions (docs/fairness.md).",
 )
+@_catalogue_option
 @_overwrite_option
-def train(data, learner, out, seed, n_bags, include_sensitive, overwrite):
-    """Fit a multi-treatment uplift model on every decision point in DATA."""
+def train(data, learner, out, seed, n_bags, include_sensitive, catalogue, overwrite):
+    """Fit a multi-treatment uplift model on every decision point in DATA.
+
+    With --catalogue the model is trained for that catalogue and carries it: recommend, plan,
+    audit and serve then read data with it.
+    """
     from adapt.features import decision_points
     from adapt.models import make_learner, save_model
     from adapt.planning import StepTransitions
 
     _refuse_existing(out, overwrite)
-    persons, episodes = _read_valid_tables(data)
-    model = make_learner(learner, random_state=seed, n_bags=n_bags)
+    persons, episodes = _read_valid_tables(data, catalogue)
+    model = make_learner(learner, random_state=seed, n_bags=n_bags, catalogue=catalogue)
     points = decision_points(
-        persons, episodes, include_sensitive=include_sensitive, history=model.history
+        persons,
+        episodes,
+        catalogue=catalogue,
+        include_sensitive=include_sensitive,
+        history=model.history,
     )
     model.fit(points.features, points.treatment, points.outcome, groups=points.keys["person_id"])
+    described = {"data": str(data), "n_decision_points": len(points), "seed": seed}
+    if catalogue is not None:
+        described["catalogue"] = catalogue.source
     with staged(out, overwrite) as folder:
-        save_model(model, folder, data=str(data), n_decision_points=len(points), seed=seed)
-        StepTransitions.fit(episodes).save(folder)  # what `adapt plan` needs besides the model
+        save_model(model, folder, **described)
+        # what `adapt plan` needs besides the model
+        StepTransitions.fit(episodes, catalogue).save(folder)
     click.echo(
         f"trained the {learner}-learner on {len(points):,} decision points "
         f"of {persons.shape[0]:,} persons; saved to {out}"
@@ -411,8 +469,11 @@ def train(data, learner, out, seed, n_bags, include_sensitive, overwrite):
     help="With --next: write the persons the model can serve and list the others, with the "
     "reason, in OUT's <stem>.rejects.<ext> instead of failing.",
 )
+@_catalogue_option
 @_overwrite_option
-def recommend(model_dir, data, out, min_uplift, interval, next_decision, skip_invalid, overwrite):
+def recommend(
+    model_dir, data, out, min_uplift, interval, next_decision, skip_invalid, catalogue, overwrite
+):
     """Recommend an intervention at every decision point in DATA (or, with --next, at each
     person's next decision)."""
     from adapt.models import load_model
@@ -428,16 +489,22 @@ def recommend(model_dir, data, out, min_uplift, interval, next_decision, skip_in
         raise click.ClickException("--min-uplift and --interval do not apply to --next")
     if skip_invalid and not next_decision:
         raise click.ClickException("--skip-invalid applies to --next only")
-    persons, episodes = _read_valid_tables(data)
+    try:
+        if next_decision or not Path(model_dir).is_dir():
+            recommender = load_recommender(model_dir)
+            model = recommender.model
+        else:
+            model = load_model(model_dir)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    persons, episodes = _read_valid_tables(data, _model_catalogue(model, catalogue, model_dir))
     rejects = None
     try:
         if next_decision:
-            table, rejects = load_recommender(model_dir).next_decisions(
+            table, rejects = recommender.next_decisions(
                 persons, episodes, skip_invalid=skip_invalid
             )
         else:
-            is_folder = Path(model_dir).is_dir()
-            model = load_model(model_dir) if is_folder else load_recommender(model_dir).model
             table = recommend_for_decisions(model, persons, episodes, min_uplift, interval)
     except (ValueError, TypeError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
@@ -500,17 +567,23 @@ def recommend(model_dir, data, out, min_uplift, interval, next_decision, skip_in
     required=True,
     help="File to write, .parquet or .csv: one row per person and position.",
 )
+@_catalogue_option
 @_overwrite_option
-def plan(model_dir, data, k, objective, target_step, beam_width, max_history, out, overwrite):
+def plan(
+    model_dir, data, k, objective, target_step, beam_width, max_history, out, catalogue, overwrite
+):
     """Plan the next K interventions, in order, for every person in DATA."""
     from adapt.models import load_model
     from adapt.planning import Planner, StepTransitions
 
     _refuse_table_name(out)
     _refuse_existing(out, overwrite)
-    persons, episodes = _read_valid_tables(data)
     try:
         model = load_model(model_dir)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    persons, episodes = _read_valid_tables(data, _model_catalogue(model, catalogue, model_dir))
+    try:
         planner = Planner(
             model,
             StepTransitions.load(model_dir),
@@ -543,10 +616,19 @@ def plan(model_dir, data, k, objective, target_step, beam_width, max_history, ou
     is_flag=True,
     help="Also serve the demo page at / (it authorises itself with a cookie, never the key).",
 )
-def serve(model, host, port, demo):
+@_catalogue_option
+def serve(model, host, port, demo, catalogue):
     """Serve recommendations over HTTP (POST /v1/recommend); the key comes from ADAPT_API_KEY."""
     from adapt.service import serve as serve_http
 
+    if catalogue is not None:  # the model must be the catalogue's: checked before listening
+        from adapt.recommender import load_recommender
+
+        try:
+            loaded = load_recommender(model)  # kept: serving it loads it no second time
+        except (ValueError, TypeError, FileNotFoundError) as error:
+            raise click.ClickException(str(error)) from None
+        _model_catalogue(loaded.model, catalogue, model)
     try:
         serve_http(model, host=host, port=port, demo=demo)
     except (ValueError, FileNotFoundError) as error:
@@ -590,7 +672,8 @@ def serve(model, host, port, demo):
     "women/men gap in a similar situation within this cap (0.2 keeps ratios in 0.8-1.25).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-def audit(data, model_source, recommendations, out, thresholds, cap_gap, seed):
+@_catalogue_option
+def audit(data, model_source, recommendations, out, thresholds, cap_gap, seed, catalogue):
     """Audit recommendations across gender; exit 0 when every check on the recommender passes,
     1 when one fails, 2 for bad input."""
     import pandas as pd
@@ -614,10 +697,19 @@ def audit(data, model_source, recommendations, out, thresholds, cap_gap, seed):
         refuse("--cap-gap needs --model: it moves the model's own choices")
     try:
         limits = load_thresholds(thresholds)
-        persons, episodes = read_table(data, "persons"), read_table(data, "episodes")
-        truth = read_table(data, "truth") if find_table(data, "truth") is not None else None
-        validate_tables(persons, episodes, truth)
         model = None
+        if model_source is not None:
+            from adapt.recommender import load_recommender
+
+            model = load_recommender(model_source).model
+            try:  # the data are read with the model's catalogue
+                catalogue = _model_catalogue(model, catalogue, model_source)
+            except click.ClickException as error:
+                refuse(error.message)
+        persons, episodes = (read_table(data, name, catalogue) for name in ("persons", "episodes"))
+        has_truth = find_table(data, "truth") is not None
+        truth = read_table(data, "truth", catalogue) if has_truth else None
+        validate_tables(persons, episodes, truth, catalogue)
         if recommendations is not None:
             if not recommendations.exists():
                 refuse(f"{recommendations}: no such file")
@@ -631,15 +723,13 @@ def audit(data, model_source, recommendations, out, thresholds, cap_gap, seed):
             )
         else:
             from adapt.policies import recommend_for_decisions
-            from adapt.recommender import load_recommender
 
-            model = load_recommender(model_source).model
             if cap_gap is None:
                 choices = recommend_for_decisions(model, persons, episodes)
             else:
                 choices = capped_recommendations(model, persons, episodes, cap_gap)
         result = audit_choices(
-            persons, episodes, choices, limits, seed=seed, model=model, truth=truth
+            persons, episodes, choices, limits, catalogue, seed=seed, model=model, truth=truth
         )
     except (ContractError, FileNotFoundError, ValueError, TypeError) as error:
         refuse(str(error))

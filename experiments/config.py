@@ -124,6 +124,10 @@ class TrackingConfig:
 class ExperimentConfig:
     name: str = "default"
     seed: int = 0
+    # Catalogue YAML (interventions, regions, what each offers) for simulating, reading folder
+    # data and training; null: the built-in one. A relative path is taken from the folder the
+    # experiment is launched in.
+    catalogue: str | None = None
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
@@ -168,10 +172,37 @@ _RANGES = (
 )
 
 
+def catalogue_path(cfg):
+    """The `catalogue` setting as an absolute path (None for the built-in catalogue); a
+    relative path is taken from the folder the experiment was launched in."""
+    from pathlib import Path
+
+    from hydra.utils import to_absolute_path
+
+    return Path(to_absolute_path(cfg.catalogue)) if cfg.catalogue else None
+
+
+def load_configured_catalogue(cfg):
+    """The catalogue the `catalogue` setting names (None: the built-in one). Raises ValueError
+    with one line naming the file when it is missing, not YAML or not a catalogue."""
+    from adapt.catalogue import load_catalogue
+
+    path = catalogue_path(cfg)
+    if path is None:
+        return None
+    if not path.is_file():
+        raise ValueError(f"no catalogue file {path}")
+    try:
+        return load_catalogue(path)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror or error})") from None
+
+
 def config_problems(cfg, world_overrides: dict) -> list[str]:
     """Every setting outside its range, one line each naming the field; empty when all is well.
 
-    Also builds the simulated world once, so an unknown preset or world parameter is caught here.
+    Also reads the catalogue and builds the simulated world once, so a bad catalogue file, an
+    unknown preset or world parameter is caught here.
     """
     from omegaconf import OmegaConf
 
@@ -183,12 +214,18 @@ def config_problems(cfg, world_overrides: dict) -> list[str]:
         value = OmegaConf.select(cfg, field_name)
         if not test(value):
             problems.append(f"{field_name}: expected {expected}, got {value!r}")
+    catalogue, catalogue_read = None, True
+    try:
+        catalogue = load_configured_catalogue(cfg)
+    except ValueError as error:
+        problems.append(f"catalogue: {error} (null uses the built-in catalogue)")
+        catalogue_read = False
     data = cfg.data
     if data.source == DataSource.folder and not data.path:
         problems.append("data.path: the folder source needs a path")
-    if data.source == DataSource.simulate:
+    if data.source == DataSource.simulate and catalogue_read:
         try:  # every world parameter's type and range (adapt.simulation's one check)
-            World.from_preset(data.preset, world_overrides)
+            World.from_preset(data.preset, world_overrides, catalogue)
         except (KeyError, ValueError, FileNotFoundError) as error:
             problems.append(f"data: {error.args[0] if error.args else error}")
     if data.calibration_targets is not None:

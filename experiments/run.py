@@ -21,7 +21,7 @@ import mlflow
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.config import config_problems, register
+from experiments.config import catalogue_path, config_problems, load_configured_catalogue, register
 
 PROJECT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -104,12 +104,15 @@ def data_label(cfg: DictConfig) -> str:
 
 def data_tags(cfg: DictConfig) -> dict[str, str]:
     """Tags naming the run's data: ``adapt.data_name`` and, for a folder, its absolute
-    ``adapt.data_path``; for simulated data the world preset ``adapt.data_preset``."""
+    ``adapt.data_path``; for simulated data the world preset ``adapt.data_preset``; with a
+    `catalogue` setting, the file as ``adapt.catalogue``."""
     tags = {"adapt.data_source": cfg.data.source.value, "adapt.data_name": data_label(cfg)}
     if cfg.data.source.value == "folder":
         tags["adapt.data_path"] = str(Path(cfg.data.path).resolve())
     else:
         tags["adapt.data_preset"] = cfg.data.preset
+    if cfg.catalogue:
+        tags["adapt.catalogue"] = str(catalogue_path(cfg))
     return tags
 
 
@@ -121,12 +124,13 @@ def world_overrides(data: DictConfig) -> dict:
 
 
 def load_data(cfg: DictConfig, seed: int):
+    """The run's data, simulated over or read with the configured catalogue."""
     from adapt.pipeline import folder_data, simulated_data
 
-    data = cfg.data
+    data, catalogue = cfg.data, load_configured_catalogue(cfg)
     if data.source.value == "folder":
-        return folder_data(data.path)
-    return simulated_data(data.n_persons, seed, data.preset, world_overrides(data))
+        return folder_data(data.path, catalogue)
+    return simulated_data(data.n_persons, seed, data.preset, world_overrides(data), catalogue)
 
 
 def check_settings(cfg: DictConfig) -> None:
@@ -168,10 +172,14 @@ def run(cfg: DictConfig) -> dict:
             )
             raise SystemExit(1) from None
     log_inputs(plain(cfg), data.fingerprint, git_revision(PROJECT))
-    mlflow.set_tags(data_tags(cfg))
+    mlflow.set_tags({**data_tags(cfg), "adapt.catalogue_fingerprint": data.catalogue.fingerprint()})
+    # the catalogue of a `catalogue` setting; None (the built-in one) keeps learners as before
+    catalogue = data.catalogue if cfg.catalogue else None
     if data.simulated and cfg.data.calibration_targets:
         with timed(timings, "calibration"):
-            report = calibration_report(data.persons, data.episodes, cfg.data.calibration_targets)
+            report = calibration_report(
+                data.persons, data.episodes, cfg.data.calibration_targets, catalogue
+            )
         mlflow.log_text(format_report(report), "calibration_report.txt")
         log_table(report, "calibration_report")
         mlflow.log_metric("calibration_targets_met", float(report["passed"].mean()))
@@ -180,12 +188,14 @@ def run(cfg: DictConfig) -> dict:
     learner = make_learner(
         settings.pop("learner"),
         random_state=seed,
+        catalogue=catalogue,
         **{k: v for k, v in settings.items() if k != "include_sensitive"},
     )
     with timed(timings, "features"):
         points = decision_points(
             data.persons,
             data.episodes,
+            catalogue=catalogue,
             include_sensitive=cfg.model.include_sensitive,
             history=learner.history,
         )
@@ -279,7 +289,7 @@ def run(cfg: DictConfig) -> dict:
     if registers(cfg, in_sweep()):
         with timed(timings, "register"):
             transitions = StepTransitions.fit(
-                data.episodes[data.episodes["person_id"].isin(train.keys["person_id"])]
+                data.episodes[data.episodes["person_id"].isin(train.keys["person_id"])], catalogue
             )
             card = {"audit": gate, "metrics": metrics, "data": _provenance(cfg, data, seed)}
             validated_on = {
@@ -416,6 +426,8 @@ def _provenance(cfg: DictConfig, data, seed: int) -> dict:
     }
     if data.simulated:
         described["preset"] = cfg.data.preset
+    if cfg.catalogue:
+        described["catalogue"] = str(catalogue_path(cfg))
     return described
 
 

@@ -125,10 +125,31 @@ def _in_language(entry, language: str) -> str:
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """Read a catalogue YAML file; without `path`, the built-in MIA catalogue."""
+    """Read a catalogue YAML file; without `path`, the built-in MIA catalogue.
+
+    A file that is not UTF-8 YAML or describes no usable catalogue raises `CatalogueError`
+    with one line naming the file and the problem (a missing file: FileNotFoundError).
+    """
     if path is None:
         return _built_in_catalogue()
-    return parse_catalogue(yaml.safe_load(Path(path).read_text("utf-8")), source=str(path))
+    try:
+        raw = yaml.safe_load(Path(path).read_text("utf-8"))
+    except UnicodeDecodeError as error:
+        raise CatalogueError(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or " ".join(str(error).split())
+        raise CatalogueError(f"{path}: not valid YAML ({problem}{where})") from None
+    try:
+        return parse_catalogue(raw, source=str(path))
+    except CatalogueError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        text = " ".join(str(error).split())
+        raise CatalogueError(f"{path}: not a usable catalogue ({text})") from None
 
 
 @functools.cache
@@ -168,6 +189,11 @@ def parse_catalogue(raw: dict, source: str = "<dict>") -> Catalogue:
     regions = {}
     for code, entry in raw["regions"].items():
         _require(entry, ("name", "offers"), f"{source}: regions.{code}")
+        if not isinstance(entry["offers"], list | tuple):
+            raise CatalogueError(
+                f"{source}: regions.{code}.offers must be a list of intervention codes, "
+                f"got {entry['offers']!r}"
+            )
         unknown = [i for i in entry["offers"] if i not in interventions]
         if unknown:
             raise CatalogueError(

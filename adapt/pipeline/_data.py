@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from adapt.catalogue import Catalogue, load_catalogue
 from adapt.contract import find_table, read_table, validate_tables
 from adapt.simulation import World, simulate
 
@@ -19,8 +20,10 @@ class ExperimentData:
     """persons and episodes (and the truth, when simulated) with a fingerprint of their inputs.
 
     ``fingerprint`` is a SHA-256 of what produced the data: the world's parameters, the
-    catalogue, the size and the seed for a simulation; the files' bytes for a folder. ``world``
-    and ``seed`` are the simulation's (None for a folder), so its truth can be asked again.
+    catalogue, the size and the seed for a simulation; the files' bytes for a folder (and the
+    catalogue they were read with, when it is not the built-in one). ``world`` and ``seed`` are
+    the simulation's (None for a folder), so its truth can be asked again. ``catalogue`` is the
+    one the tables were simulated or read with.
     """
 
     persons: pd.DataFrame
@@ -31,6 +34,7 @@ class ExperimentData:
     description: dict = field(default_factory=dict)
     world: World | None = None
     seed: int | None = None
+    catalogue: Catalogue = field(default_factory=load_catalogue)
 
     @property
     def simulated(self) -> bool:
@@ -43,10 +47,15 @@ def _sha256(payload) -> str:
 
 
 def simulated_data(
-    n_persons: int, seed: int, preset: str = "default", overrides: dict | None = None
+    n_persons: int,
+    seed: int,
+    preset: str = "default",
+    overrides: dict | None = None,
+    catalogue: Catalogue | None = None,
 ) -> ExperimentData:
-    """Simulate `n_persons` from `preset` with dotted world-parameter `overrides`."""
-    world = World.from_preset(preset, overrides or {})
+    """Simulate `n_persons` from `preset` with dotted world-parameter `overrides`, over
+    `catalogue` (the built-in one by default)."""
+    world = World.from_preset(preset, overrides or {}, catalogue)
     data = simulate(n_persons, seed=seed, world=world)
     catalogue = world.catalogue
     inputs = {
@@ -56,6 +65,8 @@ def simulated_data(
         "n_persons": n_persons,
         "seed": seed,
     }
+    if _own(catalogue):  # families, steps, repeatability: what availability does not show
+        inputs["catalogue"] = catalogue.fingerprint()
     return ExperimentData(
         data["persons"],
         data["episodes"],
@@ -65,11 +76,13 @@ def simulated_data(
         description={"preset": preset, "n_persons": n_persons, "seed": seed},
         world=world,
         seed=seed,
+        catalogue=catalogue,
     )
 
 
-def folder_data(path: str | Path) -> ExperimentData:
-    """persons and episodes from a folder, refused with every violation if they break the contract.
+def folder_data(path: str | Path, catalogue: Catalogue | None = None) -> ExperimentData:
+    """persons and episodes from a folder, read and checked with `catalogue` (the built-in one
+    by default), refused with every violation if they break the contract.
 
     A ``truth`` table beside them (as ``adapt generate`` writes) is read too, so evaluation can
     use it.
@@ -77,13 +90,18 @@ def folder_data(path: str | Path) -> ExperimentData:
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"data folder {path} does not exist")
-    persons, episodes = read_table(path, "persons"), read_table(path, "episodes")
-    validate_tables(persons, episodes)
-    truth = read_table(path, "truth") if find_table(path, "truth") is not None else None
+    catalogue = catalogue or load_catalogue()
+    persons = read_table(path, "persons", catalogue)
+    episodes = read_table(path, "episodes", catalogue)
+    validate_tables(persons, episodes, catalogue=catalogue)
+    has_truth = find_table(path, "truth") is not None
+    truth = read_table(path, "truth", catalogue) if has_truth else None
     digest = hashlib.sha256()
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         digest.update(str(file.relative_to(path)).encode("utf-8"))
         digest.update(file.read_bytes())
+    if _own(catalogue):  # the same files read with another catalogue are other data
+        digest.update(f"catalogue {catalogue.fingerprint()}".encode())
     return ExperimentData(
         persons,
         episodes,
@@ -91,7 +109,14 @@ def folder_data(path: str | Path) -> ExperimentData:
         fingerprint=digest.hexdigest(),
         source="folder",
         description={"path": str(path), "n_persons": len(persons)},
+        catalogue=catalogue,
     )
+
+
+def _own(catalogue: Catalogue) -> bool:
+    """Whether `catalogue` differs from the built-in one (fingerprints of data made with the
+    built-in catalogue stay as they were before catalogues could be chosen)."""
+    return catalogue.fingerprint() != load_catalogue().fingerprint()
 
 
 def split_persons(person_ids, validation_share: float, seed: int) -> np.ndarray:

@@ -174,4 +174,5 @@ def audit_groups(
         value_of_choice=values[rows, chosen],
         value_of_usual=values[rows, observed],
         min_group_size=min_group_size,
+        catalogue=getattr(model, "catalogue", None),  # its families (the built-in's without)
     )

@@ -85,7 +85,7 @@ def evaluate_plans(
     valid = pd.unique(np.asarray(valid_person_ids))
     persons = data.persons[data.persons["person_id"].isin(valid)]
     in_valid = data.episodes["person_id"].isin(valid)
-    transitions = StepTransitions.fit(data.episodes[~in_valid])
+    transitions = StepTransitions.fit(data.episodes[~in_valid], getattr(model, "catalogue", None))
     oracle = Oracle(data.world, seed=data.seed)
     start = oracle.start_states(persons, data.episodes[in_valid], seed=seed)
     start = start.take(np.random.default_rng(seed).permutation(len(start))[:n_starts])
