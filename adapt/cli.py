@@ -246,11 +246,7 @@ def _world(preset: str, overrides: tuple[str, ...], catalogue):
 @click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="With --seeds: world override."
 )
-@click.option(
-    "--catalogue",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Catalogue YAML to use instead of the built-in one.",
-)
+@_catalogue_option
 def calibrate(folder, targets, strict, seeds, first_seed, n_persons, preset, overrides, catalogue):
     """Compare the population in FOLDER (or --seeds simulated ones) with published figures.
 
@@ -264,7 +260,6 @@ def calibrate(folder, targets, strict, seeds, first_seed, n_persons, preset, ove
         format_seed_summary,
         load_targets,
     )
-    from adapt.catalogue import load_catalogue
 
     if (folder is None) == (seeds is None):
         raise click.UsageError("give a FOLDER to compare, or --seeds N to simulate (not both)")
@@ -285,9 +280,8 @@ def calibrate(folder, targets, strict, seeds, first_seed, n_persons, preset, ove
         if strict and not summary["holds"].all():
             sys.exit(1)
         return
-    cat = load_catalogue(catalogue) if catalogue else None
-    persons, episodes = _read_valid_tables(folder, cat)
-    report = calibration_report(persons, episodes, target_set, cat)
+    persons, episodes = _read_valid_tables(folder, catalogue)
+    report = calibration_report(persons, episodes, target_set, catalogue)
     click.echo(format_report(report))
     if strict and not report["passed"].all():
         sys.exit(1)

@@ -489,5 +489,17 @@ def main(cfg: DictConfig) -> float:
     return float(metrics["validation_metric"])
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """`adapt-experiment`: the command line's overrides checked (one line for the first
+    mistake), then Hydra's main."""
+    from experiments._preflight import override_problem
+
+    problem = override_problem(sys.argv[1:], PROJECT / "configs", "config")
+    if problem:
+        print(f"Error: {problem}", file=sys.stderr)
+        raise SystemExit(1)
     main()
+
+
+if __name__ == "__main__":
+    cli()
