@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import lsq_linear
+from scipy.optimize import minimize
 
 from adapt.calibration._seeds import GRADED, seed_reports
 from adapt.calibration._targets import Target, load_targets
@@ -169,19 +169,21 @@ def fit(
 
 
 def _step(jacobian, r, x, objective, lower, upper, radius) -> np.ndarray:
-    """The linearised step (in scale units) within `radius`, the edge weights re-solved a few
-    times around the predicted misses."""
-    n = len(x)
-    low = np.maximum(-radius, (lower - x) / objective.scale)
-    high = np.minimum(radius, (upper - x) / objective.scale)
-    predicted, step = r, np.zeros(n)
-    for _ in range(6):
-        weight = np.sqrt(1 + (predicted / objective.edge) ** 2)
-        a = np.vstack([jacobian * weight[:, None], objective.pull * np.eye(n)])
-        b = np.concatenate([-r * weight, -objective.pull * (x - objective.start) / objective.scale])
-        step = lsq_linear(a, b, bounds=(low, high)).x
+    """The step (in scale units, within `radius`) that minimises the objective's cost on the
+    linearised misses ``r + J step``."""
+    edge, pull, scale, start = objective.edge, objective.pull, objective.scale, objective.start
+
+    def model(step):
         predicted = r + jacobian @ step
-    return step
+        moved = pull * (x + step * scale - start) / scale
+        cost = np.sum(predicted**2 + predicted**4 / edge**2) + np.sum(moved**2)
+        gradient = jacobian.T @ (2 * predicted + 4 * predicted**3 / edge**2) + 2 * pull * moved
+        return float(cost), gradient
+
+    low = np.maximum(-radius, (lower - x) / scale)
+    high = np.minimum(radius, (upper - x) / scale)
+    bounds = list(zip(low, high, strict=True))
+    return minimize(model, np.zeros(len(x)), jac=True, method="L-BFGS-B", bounds=bounds).x
 
 
 def main() -> None:
