@@ -1,7 +1,8 @@
 """The Hydra entry point: config validation at start-up, tracking, sweeps, resume, reproducibility.
 
-These run `python -m experiments.run` for real (Hydra, the joblib launcher, MLflow's SQLite
-store) on a small simulated world.
+The command line's tests run `python -m experiments.run` for real (Hydra, the joblib launcher,
+MLflow's SQLite store) on a small simulated world; tests of what a single run does and records
+run its `main` in this process (`run_in_process`), which spares each a new interpreter.
 """
 
 import math
@@ -13,18 +14,25 @@ import subprocess
 import sys
 import time
 import urllib.request
+from copy import deepcopy
+from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import mlflow
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlflow import MlflowClient
+from omegaconf import OmegaConf
 
-import experiments.run  # noqa: F401  (registers the schema)
+import experiments.run  # registers the schema
+from adapt.cli import main as adapt_cli
 from adapt.tracking import local_store, split_id
 from experiments.config import config_problems
 
@@ -56,6 +64,33 @@ def run_experiment(tmp_path, *args, check=True, tracking_uri=None, cwd=ROOT, loc
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+def run_in_process(tmp_path, monkeypatch, capsys, *overrides, tracking_uri=None) -> str:
+    """A single run as `run_experiment` makes it, in this process: `experiments.run.main` on the
+    composed config, with Hydra's runtime set as for a single run (as in
+    tests/test_catalogue_everywhere.py). For tests of what a run does and records; the command
+    line itself (Hydra's entry, sweeps, where a run is launched, stopping before any work) is
+    tested with `run_experiment`. Returns what the run printed."""
+    if tracking_uri:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    else:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    overrides = [f"tracking.local_root={tmp_path / 'mlruns'}", *overrides]
+    runtime = compose_config(overrides, hydra_node=True)
+    OmegaConf.update(runtime, "hydra.mode", "RUN")
+    OmegaConf.update(runtime, "hydra.runtime.output_dir", str(tmp_path / "outputs"))
+    (tmp_path / "outputs").mkdir(exist_ok=True)
+    cfg = compose_config(overrides)  # as Hydra hands it to main: without the hydra node
+    capsys.readouterr()
+    HydraConfig.instance().set_config(runtime)
+    try:
+        experiments.run.main(cfg)
+    finally:
+        HydraConfig.instance().cfg = None
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+    return capsys.readouterr().out
 
 
 def client_for(tmp_path) -> MlflowClient:
@@ -140,6 +175,12 @@ def test_out_of_range_settings_are_named(override, message):
     assert len(problems) == 1 and problems[0].startswith(message)
 
 
+@cache
+def default_config():
+    """The default config, composed once (a copy is changed per example)."""
+    return compose_config()
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     n_persons=st.integers(-5, 50),
@@ -149,7 +190,7 @@ def test_out_of_range_settings_are_named(override, message):
 def test_range_checks_flag_exactly_the_values_outside(n_persons, share, n_bootstrap):
     from experiments.run import world_overrides
 
-    cfg = compose_config()
+    cfg = deepcopy(default_config())
     cfg.data.n_persons, cfg.data.validation_share = n_persons, share
     cfg.evaluation.n_bootstrap = n_bootstrap
     flagged = {p.split(":")[0] for p in config_problems(cfg, world_overrides(cfg.data))}
@@ -227,31 +268,46 @@ def test_a_tracking_uri_naming_a_missing_folder_is_refused_not_created(tmp_path,
     assert not missing.exists() and not (tmp_path / "mlruns").exists()
 
 
-def test_the_embedded_store_is_anchored_to_the_project_wherever_the_run_is_launched(tmp_path):
-    elsewhere = tmp_path / "elsewhere"
+@pytest.fixture(scope="module")
+def refused_folder_run(tmp_path_factory):
+    """A run on a folder breaking the data contract, launched outside the project with a store
+    relative to it: it stops at its data stage. Read by the two tests below."""
+    root = tmp_path_factory.mktemp("refused")
+    elsewhere = root / "elsewhere"
     elsewhere.mkdir()
-    store = tmp_path / "store"
+    store = root / "store"
     # Relative to the project this is `store`; relative to `elsewhere` it would be another place.
     relative = os.path.relpath(store, ROOT)
-    bad = tmp_path / "bad"  # breaks the contract: the run stops at its data stage
+    bad = root / "bad"  # breaks the contract: the run stops at its data stage
     bad.mkdir()
     pd.DataFrame({"person_id": [1]}).to_csv(bad / "persons.csv", index=False)
     pd.DataFrame({"person_id": [1]}).to_csv(bad / "episodes.csv", index=False)
     done = run_experiment(
-        tmp_path, "data=folder", f"data.path={bad}", cwd=elsewhere, local_root=relative, check=False
+        root, "data=folder", f"data.path={bad}", cwd=elsewhere, local_root=relative, check=False
     )
+    return SimpleNamespace(done=done, elsewhere=elsewhere, store=store)
+
+
+def test_the_embedded_store_is_anchored_to_the_project_wherever_the_run_is_launched(
+    refused_folder_run,
+):
+    done, store = refused_folder_run.done, refused_folder_run.store
     assert "Error: data 'folder'" in done.stderr
     assert (store / "mlflow.db").exists()
-    assert list(elsewhere.iterdir()) == []
+    assert list(refused_folder_run.elsewhere.iterdir()) == []
     uri, _ = local_store(store)
     experiment = MlflowClient(uri, uri).get_experiment_by_name("adapt")
     assert experiment.artifact_location == (store / "artifacts" / "adapt").as_uri()
 
 
 # -- runs ---------------------------------------------------------------------------------------
-def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path):
-    done = run_experiment(
+def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(
+    tmp_path, monkeypatch, capsys
+):
+    out = run_in_process(
         tmp_path,
+        monkeypatch,
+        capsys,
         "data=small",
         "data.calibration_targets=mia",
         "explain.n_rows=10",
@@ -269,8 +325,8 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
     # Every stage says when it starts and how long it took.
     stages = ("data", "calibration", "features", "train", "evaluate", "planning", "fairness")
     for stage in (*stages, "audit", "explain", "register"):
-        assert f"[adapt] {stage}: started\n" in done.stdout
-        assert re.search(rf"^\[adapt\] {stage}: \d+\.\d s$", done.stdout, re.MULTILINE), stage
+        assert f"[adapt] {stage}: started\n" in out
+        assert re.search(rf"^\[adapt\] {stage}: \d+\.\d s$", out, re.MULTILINE), stage
     assert run.data.tags["mlflow.source.git.commit"]
     for metric in (
         "regret_closure",
@@ -333,7 +389,7 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
     assert champion.tags["adapt.split"] == split_id(fingerprint, 0.3, 0)
     assert champion.tags["adapt.validation_share"] == "0.3" and champion.tags["adapt.seed"] == "0"
     assert champion.tags["adapt.data_name"] == "small"
-    assert "is the new champion (was none)" in done.stdout
+    assert "is the new champion (was none)" in out
     model = mlflow.pyfunc.load_model("models:/adapt-recommender@champion")
     example = model.input_example
     assert "recommended" in model.predict(example).columns
@@ -343,11 +399,14 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(tmp_path)
 SMALL_MODEL = ("model.n_bags=2", "model.n_estimators=60", "evaluation.n_bootstrap=50")
 
 
-def test_same_config_and_seed_give_the_same_metrics_to_the_last_digit(tmp_path):
+def test_same_config_and_seed_give_the_same_metrics_to_the_last_digit(
+    tmp_path, monkeypatch, capsys
+):
     args = ("data=small", "tracking.register=false", "seed=4", "explain.n_rows=10", "planning=off")
     args += SMALL_MODEL
+    # once from the command line, once in this process (after whatever ran here before)
     run_experiment(tmp_path, *args)
-    run_experiment(tmp_path, *args)
+    run_in_process(tmp_path, monkeypatch, capsys, *args)
     first, second = runs_of(client_for(tmp_path))
 
     def results(run):
@@ -366,11 +425,13 @@ def test_sweep_nests_children_summarises_and_resumes(tmp_path):
     args = (
         "-m",
         "data=small",
-        "model=s,t",
-        "seed=0,1",
+        "model=s,t",  # two children, run side by side by the joblib launcher
+        "seed=0",
+        # the sweep's mechanics, not the audit, plots or explanation (tested in the runs above)
         "explain=off",
         "planning=off",
-        "fairness=off",  # the sweep's mechanics, not the audit (tested in the run above)
+        "fairness=off",
+        "evaluation.plots=false",
         *SMALL_MODEL,
     )
     done = run_experiment(tmp_path, *args)
@@ -378,7 +439,7 @@ def test_sweep_nests_children_summarises_and_resumes(tmp_path):
     client = client_for(tmp_path)
     (parent,) = runs_of(client, **{"adapt.role": "sweep"})
     children = runs_of(client, **{"mlflow.parentRunId": parent.info.run_id})
-    assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
+    assert len(children) == 2 and {c.info.status for c in children} == {"FINISHED"}
     # A sweep's runs register only when asked (tracking.register_sweep=true).
     assert "the sweep's runs are not registered" in done.stdout
     assert "[adapt] train: started" in done.stdout and "[adapt] register" not in done.stdout
@@ -389,7 +450,7 @@ def test_sweep_nests_children_summarises_and_resumes(tmp_path):
             run_id=parent.info.run_id, artifact_path="summary.csv", dst_path=str(tmp_path / "s")
         )
     )
-    assert list(summary["model.learner"]) == ["s", "t"] and list(summary["runs"]) == [2, 2]
+    assert list(summary["model.learner"]) == ["s", "t"] and list(summary["runs"]) == [1, 1]
 
     # An interrupted sweep: the parent never finished and one child was cut off.
     client.set_terminated(parent.info.run_id, "KILLED")
@@ -397,10 +458,10 @@ def test_sweep_nests_children_summarises_and_resumes(tmp_path):
     client.set_terminated(cut.info.run_id, "KILLED")
     done = run_experiment(tmp_path, *args)
     assert "resuming sweep run" in done.stdout
-    assert done.stdout.count("not redone") == 3
+    assert done.stdout.count("not redone") == 1
     after = runs_of(client, **{"mlflow.parentRunId": parent.info.run_id})
     finished = [c for c in after if c.info.status == "FINISHED"]
-    assert len(after) == 5 and len(finished) == 4
+    assert len(after) == 3 and len(finished) == 2
     assert {c.info.run_id for c in children[:-1]} <= {c.info.run_id for c in finished}
     assert client.get_run(parent.info.run_id).info.status == "FINISHED"
 
@@ -426,6 +487,9 @@ def mlflow_server(tmp_path):
             "1",
         ],
         cwd=tmp_path,
+        # Without MLflow's job runner (GenAI jobs, which these runs never use): it starts seven
+        # huey consumer processes that keep most of a core busy and outlive the server by seconds.
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -446,13 +510,23 @@ def mlflow_server(tmp_path):
         server.wait(timeout=30)
 
 
-def test_mlflow_tracking_uri_sends_runs_to_a_real_server(tmp_path, mlflow_server):
-    run_experiment(
+def test_mlflow_tracking_uri_sends_runs_to_a_real_server(
+    tmp_path, mlflow_server, monkeypatch, capsys
+):
+    # MLflow's inference of pip requirements imports the model in a subprocess (most of the
+    # time registering takes); the store does not depend on it and the run above covers it.
+    monkeypatch.setattr(
+        mlflow.models, "infer_pip_requirements", lambda *args, fallback=None, **kw: fallback
+    )
+    run_in_process(
         tmp_path,
+        monkeypatch,
+        capsys,
         "data=small",
         "explain=off",
         "planning=off",
         "fairness=off",
+        "evaluation.plots=false",
         *SMALL_MODEL,
         tracking_uri=mlflow_server,
     )
@@ -466,25 +540,22 @@ def test_mlflow_tracking_uri_sends_runs_to_a_real_server(tmp_path, mlflow_server
     assert not (tmp_path / "mlruns").exists()  # nothing went to the embedded store
 
 
-def test_folder_without_truth_is_judged_by_the_dr_estimate(tmp_path):
+def test_folder_without_truth_is_judged_by_the_dr_estimate(tmp_path, monkeypatch, capsys):
     data = tmp_path / "real"
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "adapt"),
-            "generate",
-            "--n-persons",
-            "500",
-            "--seed",
-            "3",
-            "--out",
-            str(data),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    args = ["generate", "--n-persons", "500", "--seed", "3", "--out", str(data)]
+    made = CliRunner().invoke(adapt_cli, args, prog_name="adapt")
+    assert made.exit_code == 0, made.output
     shutil.rmtree(data / "truth")
-    done = run_experiment(tmp_path, "data=folder", f"data.path={data}", "explain=off", *SMALL_MODEL)
-    assert "planning: skipped, the folder data were not simulated in this run" in done.stdout
+    out = run_in_process(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "data=folder",
+        f"data.path={data}",
+        "explain=off",
+        *SMALL_MODEL,
+    )
+    assert "planning: skipped, the folder data were not simulated in this run" in out
     (run,) = runs_of(client_for(tmp_path))
     # The run names its data: the folder's name and absolute path.
     assert run.data.tags["adapt.data_name"] == "real"
@@ -497,12 +568,8 @@ def test_folder_without_truth_is_judged_by_the_dr_estimate(tmp_path):
     assert "fairness_gap_value" in run.data.metrics  # valued by the model's estimates
 
 
-def test_a_folder_breaking_the_contract_is_refused_with_its_violations(tmp_path):
-    data = tmp_path / "bad"
-    data.mkdir()
-    pd.DataFrame({"person_id": [1]}).to_csv(data / "persons.csv", index=False)
-    pd.DataFrame({"person_id": [1]}).to_csv(data / "episodes.csv", index=False)
-    done = run_experiment(tmp_path, "data=folder", f"data.path={data}", check=False)
+def test_a_folder_breaking_the_contract_is_refused_with_its_violations(refused_folder_run):
+    done = refused_folder_run.done
     assert done.returncode != 0
     assert "Error: data 'folder'" in done.stderr and "persons" in done.stderr
     assert "Traceback" not in done.stderr

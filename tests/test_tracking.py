@@ -122,7 +122,15 @@ def test_synthetic_example_matches_the_model_and_holds_no_categories(learner):
     assert learner.predict(example).notna().any(axis=None)
 
 
-def test_registered_recommender_loads_and_champion_moves_only_when_better(store, learner):
+def test_registered_recommender_loads_and_champion_moves_only_when_better(
+    store, learner, monkeypatch
+):
+    # MLflow's inference of pip requirements imports the model in a subprocess (most of the
+    # time logging takes, four times here); the champion rule and loading do not depend on it,
+    # and the registry tests (tests/test_registry_serving.py) cover it.
+    monkeypatch.setattr(
+        mlflow.models, "infer_pip_requirements", lambda *args, fallback=None, **kw: fallback
+    )
     name = "recommender-test"
     transitions = StepTransitions.fit(simulate(300, seed=2, truth=False)["episodes"])
     versions = []
