@@ -1,5 +1,6 @@
 """The gender audit that can gate a model: planted bias fails, no bias passes, bad input exits 2."""
 
+import html
 import json
 
 import numpy as np
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 from adapt.catalogue import load_catalogue
 from adapt.cli import main
 from adapt.fairness import audit_choices, load_thresholds, situation_strata
+from adapt.fairness._report import report_html
 from adapt.features import decision_points
 from adapt.simulation import simulate
 
@@ -60,6 +62,12 @@ def test_withholding_job_oriented_options_from_women_fails(world):
     assert {f"similar_rate_ratio[{c}]" for c in JOB_ORIENTED} & failed
     check = next(c for c in result["checks"] if c["name"] == "similar_rate_ratio[ips]")
     assert {"subject", "name", "value", "threshold", "passed"} <= set(check)
+    # An unbounded interval (men never given it in a replicate) is None in audit.json, and the
+    # report shows it as such rather than failing to render.
+    failed_check = next(c for c in result["checks"] if not c["passed"])
+    failed_check["interval"] = [failed_check["interval"][0], None]
+    page = report_html(result)
+    assert f"<td>{html.escape(failed_check['name'])}</td>" in page and " to –</td>" in page
 
 
 def test_cli_exit_codes_and_files(world, tmp_path):

@@ -269,6 +269,11 @@ def _rates_table(records: list[dict]) -> str:
     return shown.to_html(index=False, float_format="%.3f", na_rep="–")
 
 
+def _number(value) -> str:
+    """A figure of the audit; an unbounded or undefined one (None in audit.json) as "–"."""
+    return "–" if value is None else f"{value:.3f}"
+
+
 def _allowed(threshold: list) -> str:
     low, high = threshold
     return f"{low:.3g} or more" if high is None else f"{low:.3g} to {high:.3g}"
@@ -277,7 +282,8 @@ def _allowed(threshold: list) -> str:
 def _checks_table(checks: list[dict]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(c['subject'])}</td><td>{html.escape(c['name'])}</td>"
-        f"<td>{c['value']:.3f}</td><td>{c['interval'][0]:.3f} to {c['interval'][1]:.3f}</td>"
+        f"<td>{_number(c['value'])}</td>"
+        f"<td>{_number(c['interval'][0])} to {_number(c['interval'][1])}</td>"
         f"<td>{_allowed(c['threshold'])}</td></tr>"
         for c in checks
     )
