@@ -105,7 +105,9 @@ def test_a_tighter_cap_costs_more_and_unknown_gender_keeps_the_greedy_choice(wor
     tight = RateGapCap(max_gap=0.1).fit(biased, gender, strata)
     assert loose.met_ and tight.met_
     assert tight.gap_ <= 0.1 < loose.greedy_gap_
-    assert tight.value_ <= loose.value_ <= loose.greedy_value_
+    # A tighter cap costs more, up to the search's own optimality gap (within 0.1 % of the
+    # linear programme's value: the docstring's measured figure).
+    assert tight.value_ <= loose.value_ * (1 + 1e-3) and loose.value_ <= loose.greedy_value_
     chosen = tight.predict(biased, gender)
     unknown = gender == "unknown"
     greedy = choose_best(biased)
