@@ -157,6 +157,7 @@ def generate(n_persons, seed, out, preset, overrides, catalogue, chunk_size, wor
     """Simulate a population and write it, with its ground truth, as Parquet datasets."""
     from adapt.simulation import generate as generate_population
 
+    _refuse_existing(out, overwrite)
     world = _world(preset, overrides, catalogue)
     try:
         summary = generate_population(
