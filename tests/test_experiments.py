@@ -93,6 +93,16 @@ def run_in_process(tmp_path, monkeypatch, capsys, *overrides, tracking_uri=None)
     return capsys.readouterr().out
 
 
+def skip_pip_inference(monkeypatch):
+    """Log models without MLflow's inference of pip requirements, which imports the model in a
+    subprocess (most of the time registering takes): what these tests check does not depend
+    on it, and tests/test_registry_serving.py registers with it (as tests/test_model_card.py
+    does)."""
+    monkeypatch.setattr(
+        mlflow.models, "infer_pip_requirements", lambda *args, fallback=None, **kw: fallback
+    )
+
+
 def client_for(tmp_path) -> MlflowClient:
     uri, _ = local_store(tmp_path / "mlruns")
     mlflow.set_tracking_uri(uri)
@@ -304,6 +314,7 @@ def test_the_embedded_store_is_anchored_to_the_project_wherever_the_run_is_launc
 def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(
     tmp_path, monkeypatch, capsys
 ):
+    skip_pip_inference(monkeypatch)
     out = run_in_process(
         tmp_path,
         monkeypatch,
@@ -513,11 +524,7 @@ def mlflow_server(tmp_path):
 def test_mlflow_tracking_uri_sends_runs_to_a_real_server(
     tmp_path, mlflow_server, monkeypatch, capsys
 ):
-    # MLflow's inference of pip requirements imports the model in a subprocess (most of the
-    # time registering takes); the store does not depend on it and the run above covers it.
-    monkeypatch.setattr(
-        mlflow.models, "infer_pip_requirements", lambda *args, fallback=None, **kw: fallback
-    )
+    skip_pip_inference(monkeypatch)
     run_in_process(
         tmp_path,
         monkeypatch,
