@@ -19,6 +19,7 @@ from adapt.tracking import (
     TrackingUnavailable,
     config_key,
     connect,
+    find_runs,
     finished_child,
     flatten,
     format_summary,
@@ -174,6 +175,9 @@ def test_registered_recommender_loads_and_champion_moves_only_when_better(
     assert loaded.metadata.signature is not None
 
 
+PARENT = "mlflow.parentRunId"
+
+
 def _child(store, parent, key, seed, learner_name, value, status="FINISHED"):
     run = MlflowClient().create_run(store, tags={"mlflow.parentRunId": parent, CONFIG_KEY_TAG: key})
     client = MlflowClient()
@@ -224,6 +228,20 @@ def test_sweep_summary_is_mean_and_sd_over_seeds(store):
     assert summary.loc["t", "regret_closure_std"] == pytest.approx(np.std([0.1, 0.3, 0.2], ddof=1))
     text = format_summary(summary, ["regret_closure"])
     assert "model.learner=s" in text and "0.600 ± 0.100" in text
+
+
+def test_find_runs_reads_every_page_newest_first(store):
+    parent, _ = open_sweep(store, "key-pages", "sweep")
+    client = MlflowClient()
+    made = [  # distinct start times: the order asked for is fixed
+        client.create_run(store, start_time=1_000 + i, tags={PARENT: parent}).info.run_id
+        for i in range(7)
+    ]
+    one_page = client.search_runs([store], f"tags.`{PARENT}` = '{parent}'", max_results=3)
+    assert len(one_page) == 3 and one_page.token  # what a single call would have kept
+    found = find_runs(store, {PARENT: parent}, page_size=3)
+    assert [r.info.run_id for r in found] == made[::-1]
+    assert find_runs(store, {PARENT: parent}, statuses=("FINISHED",), page_size=3) == []
 
 
 def test_split_id_names_data_share_and_seed():

@@ -3,7 +3,8 @@
 :func:`connect` points MLflow at a store (the embedded SQLite one from :func:`local_store` by
 default) and fails with :class:`TrackingUnavailable` before any work when it cannot. Runs record
 their inputs with :func:`log_inputs`; sweeps resume through :func:`open_sweep` and
-:func:`finished_child` and are summarised by :func:`sweep_summary`. :func:`log_recommender`
+:func:`finished_child` and are summarised by :func:`sweep_summary`, all finding runs through
+:func:`find_runs`, which reads every page of a search. :func:`log_recommender`
 logs and registers the recommender as a pyfunc model; :func:`promote_if_better` moves the
 ``champion`` alias only when the validation metric improves on the same data and split
 (:func:`split_id`) as the current holder's.
@@ -25,6 +26,7 @@ from adapt.tracking._runs import (
     ROLE_TAG,
     SWEEP_KEY_TAG,
     config_key,
+    find_runs,
     finished_child,
     flatten,
     format_summary,
@@ -48,6 +50,7 @@ __all__ = [
     "config_key",
     "connect",
     "current_champion",
+    "find_runs",
     "finished_child",
     "flatten",
     "format_summary",

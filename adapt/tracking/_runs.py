@@ -18,6 +18,8 @@ SWEEP_KEY_TAG = "adapt.sweep_key"
 ROLE_TAG = "adapt.role"
 DATA_TAG = "adapt.data_fingerprint"  # on runs and on registered model versions
 PARENT_TAG = "mlflow.parentRunId"
+# Runs asked for per search_runs call (MLflow's own default page size).
+PAGE_SIZE = 1000
 
 
 def config_key(config: Mapping) -> str:
@@ -66,12 +68,26 @@ def log_table(table: pd.DataFrame, name: str) -> None:
     mlflow.log_text(table.to_csv(index=table.index.name is not None), f"{name}.csv")
 
 
-def find_runs(experiment_id: str, tags: Mapping[str, str], statuses=None) -> list:
-    """Runs of the experiment carrying every tag, newest first, optionally only in `statuses`."""
+def find_runs(
+    experiment_id: str, tags: Mapping[str, str], statuses=None, page_size: int = PAGE_SIZE
+) -> list:
+    """Every run of the experiment carrying every tag, newest first, optionally only in
+    `statuses`; MLflow is asked for `page_size` runs at a time until no page is left."""
     query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
-    runs = MlflowClient().search_runs(
-        [experiment_id], filter_string=query, order_by=["attributes.start_time DESC"]
-    )
+    client = MlflowClient()
+    runs, token = [], None
+    while True:  # one call returns at most one page: stopping there would cut a sweep short
+        page = client.search_runs(
+            [experiment_id],
+            filter_string=query,
+            order_by=["attributes.start_time DESC"],
+            max_results=page_size,
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
     if statuses is not None:
         runs = [r for r in runs if r.info.status in statuses]
     return runs
