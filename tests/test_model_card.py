@@ -1,16 +1,20 @@
 """The model card: what it says of the model, the audit and the data, in Markdown and HTML, and
 that it is logged beside every model MLflow records."""
 
+import copy
 import re
 from html.parser import HTMLParser
+from importlib import resources
 
 import mlflow
 import pytest
+import yaml
 from mlflow import MlflowClient
 
 from adapt.catalogue import load_catalogue
 from adapt.contract import CONTRACT_VERSION
 from adapt.fairness import audit_choices, load_thresholds, model_card, write_model_card
+from adapt.fairness._report import audit_json
 from adapt.features import decision_points
 from adapt.models import make_learner
 from adapt.planning import StepTransitions
@@ -62,7 +66,7 @@ def _check(subject, name, passed, value=0.5, interval=(0.3, 0.7)):
         "subject": subject,
         "name": name,
         "value": value,
-        "interval": list(interval),
+        "interval": None if interval is None else list(interval),
         "threshold": [0.8, 1.25],
         "passed": passed,
     }
@@ -208,7 +212,7 @@ def test_no_person_appears_in_the_card(world, blind, real_audit, tmp_path):
     card = markdown.read_text("utf-8")
     assert "trained on **simulated** data" in card
     assert "| n\\_persons | 300 |" in card
-    assert f"{real_audit['n_decision_points']:,} decision points" in card
+    assert f"{audit_json(real_audit)['n_decision_points']:,} decision points" in card
     # A table (of persons, or anything else) is refused, whatever it holds.
     with pytest.raises(ValueError, match="plain values"):
         model_card(blind, data={**DATA, "persons": world["persons"]})
@@ -269,3 +273,78 @@ def test_log_recommender_logs_the_card_beside_the_model(
     assert f"`{FAILING}`" in card and "| `regret_closure` | 0.4321 |" in card
     page = (tmp_path / "got" / "model_card" / "model_card.html").read_text("utf-8")
     assert "<h2>Must not be used for</h2>" in page
+
+
+EVIL = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+SPECIAL = "similar_rate_ratio[a|b*c*]"  # Markdown's table separator and emphasis
+
+
+def _row_widths(page: str) -> list[set[int]]:
+    """The numbers of cells in the rows of each table of `page`: one number per table when
+    no name split or merged a cell."""
+    return [
+        {len(re.findall(r"<t[dh][ >]", row)) for row in re.findall(r"<tr>.*?</tr>", table, re.S)}
+        for table in re.findall(r"<table>.*?</table>", page, re.S)
+    ]
+
+
+def test_names_holding_html_or_markdown_specials_are_escaped_in_the_card(blind, audit, tmp_path):
+    raw = yaml.safe_load(
+        resources.files("adapt.catalogue").joinpath("catalogue.yaml").read_text("utf-8")
+    )
+    raw["interventions"]["guidance"]["en"] = f"{EVIL} *guide* | me"
+    raw["regions"]["hbs"]["name"] = EVIL
+    (tmp_path / "catalogue.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    model = copy.copy(blind)
+    model.catalogue = load_catalogue(tmp_path / "catalogue.yaml")
+    audit = copy.deepcopy(audit)
+    audit["checks"] += [
+        _check("recommender", f"similar_rate_ratio[{EVIL}]", False),
+        _check("recommender", SPECIAL, False),
+        {
+            **_check("behaviour", "similar_rate_ratio[ips]", None, value=None, interval=None),
+            "status": "cannot_judge",
+            "reason": f"too few {EVIL}",
+        },
+    ]
+    audit["groups"][EVIL] = 1
+    audit["summary"][EVIL] = 0.5
+    audit.update(verdict="failed", model={"learner": EVIL, "reads": []})
+    markdown, page = write_model_card(
+        tmp_path / "card", model, audit=audit, data={**DATA, "note": EVIL}, version=EVIL
+    )
+    text = page.read_text("utf-8")
+    assert "<script" not in text.lower()
+    assert text.count(ESCAPED) >= 7  # name, check, reason, group, summary, learner, note...
+    assert re.search(rf"<td[^>]*>{re.escape(SPECIAL)}</td>", text)  # one cell, no emphasis
+    assert "<em>guide</em>" not in text and "*guide* | me" in text
+    assert all(len(widths) == 1 for widths in _row_widths(text))
+    parser = _Page()
+    parser.feed(text)
+    parser.close()
+    assert not parser.errors and not parser.open
+    card = markdown.read_text("utf-8")
+    assert "### Checks that cannot be judged (1)" in card
+    assert "| subject | checks | passed | failed | cannot judge |" in card
+    assert "| behaviour: what caseworkers chose, in the data | 2 | 0 | 1 | 1 |" in card
+    assert "hold jointly over all checks of a subject" in card
+
+
+def test_a_verdict_that_cannot_judge_is_neither_passed_nor_failed(blind, audit):
+    checks = [{**c, "status": "cannot_judge", "passed": None} for c in audit["checks"]]
+    card = model_card(blind, audit={**audit, "checks": checks, "verdict": "cannot_judge"})
+    assert "**Verdict: cannot judge.**" in card and "### Checks that failed (0)" in card
+    assert "### Checks that cannot be judged (3)" in card
+    assert "| recommender: what the model recommends | 2 | 0 | 0 | 2 |" in card
+    too_few = {**audit, "compared": False, "checks": [], "verdict": "cannot_judge"}
+    card = model_card(blind, audit=too_few)
+    assert "the audit could not judge the model." in card and "counts as failed" not in card
+
+
+def test_an_audit_object_is_read_through_its_to_json(blind, audit):
+    class Result:
+        def to_json(self):
+            return audit
+
+    assert model_card(blind, audit=Result()) == model_card(blind, audit=audit)

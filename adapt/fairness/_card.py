@@ -9,7 +9,6 @@ metrics and the audit's figures; never a row of the data.
 
 from __future__ import annotations
 
-import html
 import math
 import numbers
 import re
@@ -20,10 +19,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from markupsafe import Markup
 
 from adapt.catalogue import load_catalogue
 from adapt.contract import CONTRACT_VERSION
-from adapt.fairness._report import _STYLE
+from adapt.fairness._report import (
+    CANNOT_JUDGE,
+    FAILED,
+    LABELS,
+    PASSED,
+    audit_json,
+    check_status,
+    simultaneous,
+    verdict,
+)
+from adapt.fairness._templates import render
 from adapt.features import SENSITIVE
 
 if TYPE_CHECKING:
@@ -62,11 +72,11 @@ def model_card(
 ) -> str:
     """The model card of the fitted `model` as Markdown.
 
-    `audit` is the result of :func:`audit_choices` (or its ``audit.json``), `metrics` the
-    validation metrics (name -> number), `data` plain values describing where the training
-    data came from (e.g. ``{"source": "simulated", "preset": "default", "n_persons": 5000,
-    "seed": 1}``), `version` and `date` what the caller knows of the model's release. Each is
-    optional; the card says when one is missing.
+    `audit` is the result of :func:`audit_choices` (read through its ``to_json()``) or its
+    ``audit.json``, `metrics` the validation metrics (name -> number), `data` plain values
+    describing where the training data came from (e.g. ``{"source": "simulated", "preset":
+    "default", "n_persons": 5000, "seed": 1}``), `version` and `date` what the caller knows of
+    the model's release. Each is optional; the card says when one is missing.
 
     Raises
     ------
@@ -145,22 +155,18 @@ def card_html(markdown: str, title: str) -> str:
     """A self-contained HTML page of the card's `markdown`, in the audit report's style."""
     try:
         from markdown_it import MarkdownIt
-    except ImportError:  # pragma: no cover - markdown-it-py comes with rich
+    except ImportError:  # pragma: no cover - markdown-it-py is a dependency
         warnings.warn(
             "markdown-it-py is not installed: the HTML model card shows the Markdown as text",
             stacklevel=2,
         )
-        body = f"<pre>{html.escape(markdown)}</pre>"
+        body = Markup("<pre>{}</pre>").format(markdown)
     else:
-        # Raw HTML in the text is escaped, never passed through.
-        body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
-    style = _STYLE + "code{font-size:.95em}th{background:#f0f0f0}"
-    return (
-        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>{style}</style></head><body><main>\n"
-        f"{body}</main></body></html>\n"
-    )
+        # Raw HTML in the text is escaped, never passed through, so markdown-it's output is
+        # the one value the template may write unescaped.
+        parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+        body = Markup(parser.render(markdown))
+    return render("card.html", title=title, body=body)
 
 
 # -- sections ---------------------------------------------------------------------------------
@@ -324,18 +330,26 @@ def _audit(audit: Mapping | None, learner: str) -> str:
             "**No fairness audit was given with this card.** Audit the model's suggestions "
             "(`adapt audit --model`) before it is put in use."
         )
+    audit = audit_json(audit)
     checks = list(audit.get("checks", []))
-    failed = [c for c in checks if not c.get("passed")]
-    verdict = "passed" if audit.get("passed") else "failed"
+    failed = [c for c in checks if check_status(c) == FAILED]
+    undecided = [c for c in checks if check_status(c) == CANNOT_JUDGE]
+    judged = verdict(audit)
     parts = [
-        f"**Verdict: {verdict}.** The verdict is on the recommender's checks; the checks on "
-        "the caseworkers' choices describe the data it learned from. Each check compares how "
+        f"**Verdict: {LABELS[judged]}.** The verdict is on the recommender's checks; the checks "
+        "on the caseworkers' choices describe the data it learned from. Each check compares how "
         "often women and men in a similar situation are recommended an intervention.",
     ]
+    if simultaneous(audit):
+        parts.append(
+            "Intervals are simultaneous bands: intervals hold jointly over all checks of a "
+            "subject at the stated level (`level` below)."
+        )
     if audit.get("compared") is False:
         parts.append(
             "**Women and men were too few to compare** (fewer persons in a group than "
-            "`min_group_size`): the audit could not judge the model, so it counts as failed."
+            "`min_group_size`): the audit could not judge the model"
+            + ("." if judged == CANNOT_JUDGE else ", so it counts as failed.")
         )
     groups = audit.get("groups") or {}
     if "n_decision_points" in audit or groups:
@@ -364,40 +378,18 @@ def _audit(audit: Mapping | None, learner: str) -> str:
                 ],
             ),
         ]
-    subjects = list(dict.fromkeys([*(audit.get("figures") or {}), *(c["subject"] for c in checks)]))
     parts += [
         "### Checks per subject",
-        "No checks were made."
-        if not subjects
-        else _table(
-            ["subject", "checks", "passed", "failed"],
-            [
-                [
-                    f"{_text(s)}: {_SUBJECTS[s]}" if s in _SUBJECTS else _text(s),
-                    _value(sum(c["subject"] == s for c in checks)),
-                    _value(sum(c["subject"] == s and bool(c.get("passed")) for c in checks)),
-                    _value(sum(c["subject"] == s and not c.get("passed") for c in checks)),
-                ]
-                for s in subjects
-            ],
-        ),
+        _per_subject(audit, checks),
         f"### Checks that failed ({len(failed)})",
-        _table(
-            ["subject", "check", "ratio", "interval", "threshold"],
-            [
-                [
-                    _text(c["subject"]),
-                    _code(c["name"]),
-                    _value(c.get("value")),
-                    _range(c.get("interval")),
-                    _range(c.get("threshold"), "allowed "),
-                ]
-                for c in failed
-            ],
-        )
-        if failed
-        else "None.",
+        _checks(failed) if failed else "None.",
     ]
+    if undecided:
+        parts += [
+            f"### Checks that cannot be judged ({len(undecided)})",
+            "Neither passed nor failed: they say nothing either way about the model.",
+            _checks(undecided, reasons=True),
+        ]
     summary = audit.get("summary")
     if isinstance(summary, Mapping) and summary:
         parts += [
@@ -408,6 +400,44 @@ def _audit(audit: Mapping | None, learner: str) -> str:
             ),
         ]
     return "\n\n".join(parts)
+
+
+def _per_subject(audit: Mapping, checks: list[dict]) -> str:
+    """How many checks of each subject passed and failed (and could not be judged, if any)."""
+    subjects = list(dict.fromkeys([*(audit.get("figures") or {}), *(c["subject"] for c in checks)]))
+    if not subjects:
+        return "No checks were made."
+    statuses = [PASSED, FAILED]
+    if any(check_status(c) == CANNOT_JUDGE for c in checks):
+        statuses.append(CANNOT_JUDGE)
+    rows = [
+        [
+            f"{_text(s)}: {_SUBJECTS[s]}" if s in _SUBJECTS else _text(s),
+            _value(sum(c["subject"] == s for c in checks)),
+            *(
+                _value(sum(c["subject"] == s and check_status(c) == status for c in checks))
+                for status in statuses
+            ),
+        ]
+        for s in subjects
+    ]
+    return _table(["subject", "checks", *(LABELS[s] for s in statuses)], rows)
+
+
+def _checks(checks: list[dict], reasons: bool = False) -> str:
+    header = ["subject", "check", "ratio", "interval", "threshold"]
+    rows = [
+        [
+            _text(c["subject"]),
+            _code(c["name"]),
+            _value(c.get("value")),
+            _range(c.get("interval")),
+            _range(c.get("threshold"), "allowed "),
+        ]
+        + ([_text(c.get("reason") or "not given")] if reasons else [])
+        for c in checks
+    ]
+    return _table(header + (["reason"] if reasons else []), rows)
 
 
 # -- formatting -------------------------------------------------------------------------------

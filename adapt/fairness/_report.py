@@ -1,9 +1,16 @@
-"""The audit written out: ``audit.json`` with every figure, ``report.html`` for a reader."""
+"""The audit written out: ``audit.json`` with every figure, ``report.html`` for a reader.
+
+The page is ``templates/report.html`` (Jinja2, autoescaped). This module only turns the audit's
+JSON form into text to show; it reads fields added since older ``audit.json`` files with
+``.get`` fallbacks, so those still render.
+"""
 
 from __future__ import annotations
 
-import html
 import json
+import math
+import numbers
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,25 +19,267 @@ import pandas as pd
 from adapt._figures import png_data_uri
 from adapt.fairness._audit_plots import calibration_figure, progression_figure, rate_ratio_figure
 from adapt.fairness._mitigate import tradeoff_figure
+from adapt.fairness._templates import render
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;"
-    "color:#1a1a1a;line-height:1.5}table{border-collapse:collapse;margin:1rem 0}"
-    "td,th{border:1px solid #999;padding:.25rem .5rem;text-align:right}"
-    "th:first-child,td:first-child{text-align:left}.fail{color:#a00000;font-weight:bold}"
-    ".pass{color:#006400;font-weight:bold}img{max-width:100%}.note{color:#444}"
-    ".verdict{font-size:1.15rem;padding:.75rem 1rem;border-left:.4rem solid #888;"
-    "background:#f4f4f4}"
-)
+PASSED, FAILED, CANNOT_JUDGE = "passed", "failed", "cannot_judge"
+LABELS = {PASSED: "passed", FAILED: "failed", CANNOT_JUDGE: "cannot judge"}
+_CSS = {PASSED: "pass", FAILED: "fail", CANNOT_JUDGE: "undecided"}
 
 
-def write_audit(result: dict, folder: str | Path) -> Path:
-    """Write ``audit.json`` and ``report.html`` into `folder`; returns the folder."""
+def audit_json(result) -> dict:
+    """The audit as the dict ``audit.json`` holds: `result` itself, or its ``to_json()``."""
+    to_json = getattr(result, "to_json", None)
+    if callable(to_json):
+        result = to_json()
+        return json.loads(result) if isinstance(result, str) else result
+    return result
+
+
+def check_status(check: dict) -> str:
+    """``passed``, ``failed`` or ``cannot_judge``; an older check has only ``passed``."""
+    status = check.get("status")
+    if status in LABELS:
+        return status
+    return PASSED if check.get("passed") else FAILED
+
+
+def verdict(result: dict) -> str:
+    """The audit's verdict; an older audit has only ``passed`` (False when not compared)."""
+    status = result.get("verdict")
+    if status in LABELS:
+        return status
+    return PASSED if result.get("passed") else FAILED
+
+
+def simultaneous(result: dict) -> bool:
+    """Whether the intervals are simultaneous bands: they are in every audit with a
+    ``verdict``, and were per-check intervals in the older files without one."""
+    return "verdict" in result
+
+
+def write_audit(result, folder: str | Path) -> Path:
+    """Write ``audit.json`` and ``report.html`` into `folder`; returns the folder.
+
+    `result` is the audit's JSON form or an object with ``to_json()`` giving it.
+    """
+    result = audit_json(result)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "audit.json").write_text(json.dumps(result, indent=2), "utf-8")
     (folder / "report.html").write_text(report_html(result), "utf-8")
     return folder
+
+
+def report_html(result) -> str:
+    """The audit as one self-contained HTML page a non-programmer can read."""
+    result = audit_json(result)
+    thresholds = result["thresholds"]
+    checks = result.get("checks") or []
+    status = verdict(result)
+    persons = result.get("persons") or {}
+    context = {
+        "verdict": {"status": status, "label": LABELS[status], "css": _CSS[status]},
+        "plain_verdict": _plain_verdict(result),
+        "counts": {
+            "points": _count(result.get("n_decision_points")),
+            **{g: _count(persons.get(g)) for g in ("woman", "man", "unknown")},
+        },
+        "level": f"{100 * thresholds['level']:.0f}",
+        "simultaneous": simultaneous(result),
+        "compared": result.get("compared", True),
+        "min_group_size": thresholds["min_group_size"],
+        "n_checks": len(checks),
+        "failed": [_check_row(c) for c in checks if check_status(c) == FAILED],
+        "undecided": [_check_row(c) for c in checks if check_status(c) == CANNOT_JUDGE],
+    }
+    if context["compared"]:
+        bound = thresholds["similar_rate_ratio"]
+        context |= {
+            "band": {
+                "low": f"{bound:g}",
+                "high": f"{1 / bound:.2f}",
+                "image": _image(
+                    rate_ratio_figure(result), "Ratio of women's to men's rates per intervention"
+                ),
+            },
+            "values": _values(result) if result.get("values") else None,
+            "calibration": _calibration(result) if result.get("calibration") else None,
+            "flip": _flip(result["flip"]) if result.get("flip") else None,
+            "tradeoff": _tradeoff(result) if result.get("tradeoff") else None,
+            "intersections": _intersections(result),
+            "rates": [
+                (title, _rates_table(result["figures"][subject]))
+                for subject, title in (
+                    ("recommender", "Rates in detail: the recommender"),
+                    ("behaviour", "Rates in detail: what caseworkers did"),
+                )
+                if subject in result.get("figures", {})
+            ],
+        }
+    return render("report.html", **context)
+
+
+# -- sections ---------------------------------------------------------------------------------
+def _plain_verdict(result: dict) -> str:
+    checks = result.get("checks") or []
+
+    def count(subject: str, status: str) -> int:
+        return sum(c["subject"] == subject and check_status(c) == status for c in checks)
+
+    words = [
+        f"{count('recommender', FAILED)} check(s) on the recommender and "
+        f"{count('behaviour', FAILED)} on what caseworkers did failed."
+    ]
+    undecided = sum(check_status(c) == CANNOT_JUDGE for c in checks)
+    if undecided:
+        words.append(f"{undecided} could not be judged.")
+    summary = result.get("summary") or {}
+    for source in result.get("sources") or []:
+        before = summary.get(f"{source}_progression_gap_behaviour")
+        after = summary.get(f"{source}_progression_gap_recommender")
+        if before is not None and after is not None:
+            words.append(
+                f"Women's {source} chance of progressing, minus men's in a similar situation: "
+                f"{100 * before:+.1f} points under caseworkers' choices, {100 * after:+.1f} "
+                "under the recommender."
+            )
+    return " ".join(words)
+
+
+def _values(result: dict) -> dict:
+    rows = [
+        [
+            r["source"],
+            r["subject"],
+            r["measure"],
+            _pct(r["similar_woman"]),
+            _pct(r["similar_man"]),
+            _pct(r["similar_gap"]),
+            _interval(r["similar_gap_lower"], r["similar_gap_upper"], _pct),
+            _num(r["similar_ratio"]),
+            _pct(r["unknown"]),
+        ]
+        for r in result["values"]
+    ]
+    header = ["source", "subject", "measure", "women", "men", "women - men", "interval"]
+    header += ["women / men", "unknown (all situations)"]
+    return {
+        "image": _image(progression_figure(result), "Expected progression of women and men"),
+        "table": _Table(header, rows),
+    }
+
+
+def _calibration(result: dict) -> dict:
+    calibration = result["calibration"]
+    low, high = calibration["similar_residual_gap_interval"] or (None, None)
+    return {
+        "gap": _pct(calibration["similar_residual_gap"]),
+        "interval": _interval(low, high, _pct),
+        "image": _image(calibration_figure(result), "Calibration curves of women and men"),
+        "table": _Table.of(_counts_as_integers(pd.DataFrame(calibration["by_group"]), "n")),
+    }
+
+
+def _flip(flip: dict) -> dict:
+    if not flip["reads_gender"]:
+        return {"table": None, "changed": None}
+    rows = [
+        [g, _count(v["n"]), _pct(v["changed_share"]), _pct(v["mean_abs_change"])]
+        for g, v in flip["by_gender"].items()
+    ]
+    header = ["gender", "decision points", "changed", "mean change of the first option's chance"]
+    return {"table": _Table(header, rows), "changed": _pct(flip["changed_share"])}
+
+
+_TRADEOFF = ["strength", "max_gap", "gap", "value", "value_woman", "value_man", "changed"]
+
+
+def _tradeoff(result: dict) -> dict:
+    curve = pd.DataFrame(result["tradeoff"])
+    return {
+        "judged": "true" if "true" in (result.get("sources") or []) else "estimated",
+        "image": _image(
+            tradeoff_figure(curve), "Value of the choices against the largest gender gap"
+        ),
+        "table": _Table.of(curve.reindex(columns=_TRADEOFF)),
+    }
+
+
+_INTERSECTION = ["subject", "attribute", "level", "intervention", "n_recommended"]
+_INTERSECTION += ["similar_ratio", "similar_ratio_lower", "similar_ratio_upper"]
+
+
+def _intersections(result: dict) -> dict | None:
+    records = pd.DataFrame(result.get("intersections") or [])
+    if records.empty:
+        return None
+    compared = records["compared"].astype(bool)
+    small = [f"{a} {lv}" for a, lv in records.loc[~compared, ["attribute", "level"]].to_numpy()]
+    table = None
+    if compared.any():
+        ratio = pd.to_numeric(records.loc[compared, "similar_ratio"], errors="coerce")
+        distance = np.abs(np.log(ratio.clip(lower=1e-9)))
+        worst = records.loc[distance.sort_values(ascending=False).index[:10]]
+        shown = _counts_as_integers(worst.reindex(columns=_INTERSECTION), "n_recommended")
+        table = _Table.of(shown, "%.2f")
+    return {"small": small, "table": table}
+
+
+_RATES = {
+    "intervention": "intervention",
+    "n_recommended": "times chosen",
+    "similar_rate_woman": "women (similar situation)",
+    "similar_rate_man": "men (similar situation)",
+    "similar_ratio": "ratio",
+    "similar_ratio_lower": "interval from",
+    "similar_ratio_upper": "interval to",
+    "ratio": "ratio, all situations",
+}
+
+
+def _rates_table(records: list[dict]) -> _Table:
+    table = pd.DataFrame(records).reindex(columns=list(_RATES)).rename(columns=_RATES)
+    return _Table.of(table)
+
+
+# -- formatting -------------------------------------------------------------------------------
+@dataclass
+class _Table:
+    """A table's header and rows, every cell text (the template escapes it)."""
+
+    header: list[str]
+    rows: list[list[str]]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, float_format: str = "%.3f") -> _Table:
+        """`frame` as text: floats by `float_format`, a missing figure as "–"."""
+        rows = [[_cell(v, float_format) for v in row] for row in frame.itertuples(index=False)]
+        return cls([str(c) for c in frame.columns], rows)
+
+
+def _counts_as_integers(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`frame` with its counts in `column` shown as integers: JSON and missing groups leave
+    them floats."""
+    if column not in frame:
+        return frame
+    counts = pd.to_numeric(frame[column], errors="coerce")
+    if not (counts.dropna() % 1 == 0).all():
+        return frame
+    return frame.assign(**{column: counts.round().astype("Int64")})
+
+
+def _cell(value, float_format: str) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool | np.bool_ | numbers.Integral):
+        return str(value)
+    if isinstance(value, numbers.Real):
+        return float_format % value
+    return str(value)
+
+
+def _count(value) -> str:
+    return "–" if value is None else f"{value:,}"
 
 
 def _pct(value) -> str:
@@ -45,228 +294,8 @@ def _interval(low, high, fmt=_num) -> str:
     return "–" if low is None or high is None else f"{fmt(low)} to {fmt(high)}"
 
 
-def _image(fig, alt: str) -> str:
-    return f"<img src='{png_data_uri(fig)}' alt='{html.escape(alt)}'>"
-
-
-def report_html(result: dict) -> str:
-    """The audit as one self-contained HTML page a non-programmer can read."""
-    verdict = "passed" if result["passed"] else "failed"
-    thresholds = result["thresholds"]
-    failed = [c for c in result["checks"] if not c["passed"]]
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>Gender audit: {verdict}</title><style>{_STYLE}</style></head><body><main>",
-        f"<h1>Gender audit of the recommender: <span class='{verdict[:4]}'>{verdict}</span></h1>",
-        f"<p class='verdict'>{_plain_verdict(result)}</p>",
-        f"<p>{result['n_decision_points']:,} decision points of "
-        f"{result['persons']['woman']:,} women, {result['persons']['man']:,} men and "
-        f"{result['persons']['unknown']:,} persons of unknown gender (reported apart, never "
-        "compared). <em>In a similar situation</em> compares women and men as if both lived in "
-        "the same regions and stood on the same steps with the same Swedish, health and years "
-        "on support. Every interval is "
-        f"a {100 * thresholds['level']:.0f}% interval from resampling persons; a check fails "
-        "only when its whole interval lies beyond the threshold.</p>",
-    ]
-    if not result["compared"]:
-        parts.append(
-            f"<p class='fail'>Fewer than {thresholds['min_group_size']} women or men: the "
-            "groups are too small to compare, so the audit cannot pass.</p></main></body></html>"
-        )
-        return "\n".join(parts)
-    parts += [
-        f"<h2>Checks that failed ({len(failed)} of {len(result['checks'])})</h2>",
-        _checks_table(failed) if failed else "<p>None.</p>",
-        "<h2>Who is recommended what</h2>",
-        "<p>Each dot is the ratio of women's to men's rate of being recommended an "
-        "intervention in a similar situation; 1 is equal. The green band lies within the "
-        f"thresholds ({thresholds['similar_rate_ratio']:g} to "
-        f"{1 / thresholds['similar_rate_ratio']:.2f}). Grey: what caseworkers did; blue: the "
-        "recommender. Where grey lies outside and blue inside, the recommender does not "
-        "inherit the caseworkers' gap.</p>",
-        _image(rate_ratio_figure(result), "Ratio of women's to men's rates per intervention"),
-    ]
-    if result["values"]:
-        parts += _value_section(result)
-    if result["calibration"] is not None:
-        parts += _calibration_section(result)
-    if result["flip"] is not None:
-        parts += _flip_section(result["flip"])
-    if result["tradeoff"]:
-        parts += _tradeoff_section(result)
-    parts += _intersection_section(result)
-    for subject, title in (
-        ("recommender", "Rates in detail: the recommender"),
-        ("behaviour", "Rates in detail: what caseworkers did"),
-    ):
-        parts += [f"<h2>{html.escape(title)}</h2>", _rates_table(result["figures"][subject])]
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
-
-
-def _plain_verdict(result: dict) -> str:
-    summary = result["summary"]
-    words = [
-        f"{summary['checks_failed_recommender']} check(s) on the recommender and "
-        f"{summary['checks_failed_behaviour']} on what caseworkers did failed."
-    ]
-    for source in result["sources"]:
-        before = summary.get(f"{source}_progression_gap_behaviour")
-        after = summary.get(f"{source}_progression_gap_recommender")
-        if before is not None and after is not None:
-            words.append(
-                f"Women's {source} chance of progressing, minus men's in a similar situation: "
-                f"{100 * before:+.1f} points under caseworkers' choices, {100 * after:+.1f} "
-                "under the recommender."
-            )
-    return html.escape(" ".join(words))
-
-
-def _value_section(result: dict) -> list[str]:
-    rows = []
-    for r in result["values"]:
-        rows.append(
-            {
-                "source": r["source"],
-                "subject": r["subject"],
-                "measure": r["measure"],
-                "women": _pct(r["similar_woman"]),
-                "men": _pct(r["similar_man"]),
-                "women - men": _pct(r["similar_gap"]),
-                "interval": _interval(r["similar_gap_lower"], r["similar_gap_upper"], _pct),
-                "women / men": _num(r["similar_ratio"]),
-                "unknown (all situations)": _pct(r["unknown"]),
-            }
-        )
-    return [
-        "<h2>What the choices are worth</h2>",
-        "<p><em>Progression</em> is the chance of moving up a step in the next episode with the "
-        "chosen intervention; <em>benefit</em> is the recommender's choice minus what "
-        "caseworkers chose. <em>Estimated</em> values are the model's; <em>true</em> values "
-        "come from the simulator and exist only for simulated data.</p>",
-        _image(progression_figure(result), "Expected progression of women and men"),
-        pd.DataFrame(rows).to_html(index=False),
-    ]
-
-
-def _calibration_section(result: dict) -> list[str]:
-    calibration = result["calibration"]
-    table = pd.DataFrame(calibration["by_group"])
-    low, high = calibration["similar_residual_gap_interval"]
-    return [
-        "<h2>Are the predictions as good for women as for men?</h2>",
-        "<p>Predicted progression of what was done against what happened. Women's "
-        "(observed - predicted) minus men's, in a similar situation: "
-        f"{_pct(calibration['similar_residual_gap'])} ({_interval(low, high, _pct)}). "
-        "<span class='note'>On the data the model was fitted on this flatters it; audit "
-        "held-out persons where you can.</span></p>",
-        _image(calibration_figure(result), "Calibration curves of women and men"),
-        table.to_html(index=False, float_format="%.3f"),
-    ]
-
-
-def _flip_section(flip: dict) -> list[str]:
-    if not flip["reads_gender"]:
-        return [
-            "<h2>Same person, other gender</h2>",
-            "<p>The model does not read gender: flipping it changes no recommendation.</p>",
-        ]
-    rows = "".join(
-        f"<tr><td>{g}</td><td>{v['n']:,}</td><td>{_pct(v['changed_share'])}</td>"
-        f"<td>{_pct(v['mean_abs_change'])}</td></tr>"
-        for g, v in flip["by_gender"].items()
-    )
-    return [
-        "<h2>Same person, other gender</h2>",
-        f"<p>With only gender flipped, {_pct(flip['changed_share'])} of recommendations "
-        "change.</p><table><tr><th>gender</th><th>decision points</th><th>changed</th>"
-        f"<th>mean change of the first option's chance</th></tr>{rows}</table>",
-    ]
-
-
-def _tradeoff_section(result: dict) -> list[str]:
-    curve = pd.DataFrame(result["tradeoff"])
-    judged = "true" if "true" in result["sources"] else "estimated"
-    shown = curve[["strength", "max_gap", "gap", "value", "value_woman", "value_man", "changed"]]
-    return [
-        "<h2>What closing the gaps would cost</h2>",
-        "<p>A post-processor (<code>RateGapCap</code>) can move choices so that no "
-        "intervention's women/men gap in a similar situation exceeds a cap, giving up as little "
-        f"value as it can. Each point is one strength (0: the model's own choices; 1: as equal "
-        f"as whole choices allow); value is the mean {judged} progression probability of the "
-        "choices; the gap is the largest 1 - min(ratio, 1/ratio) over interventions.</p>",
-        _image(tradeoff_figure(curve), "Value of the choices against the largest gender gap"),
-        shown.to_html(index=False, float_format="%.3f"),
-    ]
-
-
-def _intersection_section(result: dict) -> list[str]:
-    records = pd.DataFrame(result["intersections"])
-    if records.empty:
-        return []
-    small = records[~records["compared"]]
-    compared = records[records["compared"]]
-    parts = [
-        "<h2>Within age bands and by country of birth</h2>",
-        "<p>The same ratios within each group; reported, not judged. Groups with fewer than "
-        f"{result['thresholds']['min_group_size']} women or men are not compared.</p>",
-    ]
-    if not small.empty:
-        names = ", ".join(
-            f"{a} {lv}" for a, lv in small[["attribute", "level"]].itertuples(index=False)
-        )
-        parts.append(f"<p>Too small to compare: {html.escape(names)}.</p>")
-    if not compared.empty:
-        worst = (
-            compared.assign(distance=lambda t: np.abs(np.log(t["similar_ratio"].clip(lower=1e-9))))
-            .sort_values("distance", ascending=False)
-            .head(10)
-        )
-        shown = worst[
-            [
-                "subject",
-                "attribute",
-                "level",
-                "intervention",
-                "n_recommended",
-                "similar_ratio",
-                "similar_ratio_lower",
-                "similar_ratio_upper",
-            ]
-        ]
-        parts += [
-            "<p>The ten ratios farthest from 1:</p>",
-            shown.to_html(index=False, float_format="%.2f"),
-        ]
-    return parts
-
-
-def _rates_table(records: list[dict]) -> str:
-    table = pd.DataFrame(records)
-    shown = table[
-        [
-            "intervention",
-            "n_recommended",
-            "similar_rate_woman",
-            "similar_rate_man",
-            "similar_ratio",
-            "similar_ratio_lower",
-            "similar_ratio_upper",
-            "ratio",
-        ]
-    ].rename(
-        columns={
-            "n_recommended": "times chosen",
-            "similar_rate_woman": "women (similar situation)",
-            "similar_rate_man": "men (similar situation)",
-            "similar_ratio": "ratio",
-            "similar_ratio_lower": "interval from",
-            "similar_ratio_upper": "interval to",
-            "ratio": "ratio, all situations",
-        }
-    )
-    return shown.to_html(index=False, float_format="%.3f", na_rep="–")
+def _image(fig, alt: str) -> dict:
+    return {"src": png_data_uri(fig), "alt": alt}
 
 
 def _number(value) -> str:
@@ -274,20 +303,23 @@ def _number(value) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def _allowed(threshold: list) -> str:
+def _allowed(threshold) -> str:
+    if not threshold:
+        return "–"
     low, high = threshold
     return f"{low:.3g} or more" if high is None else f"{low:.3g} to {high:.3g}"
 
 
-def _checks_table(checks: list[dict]) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(c['subject'])}</td><td>{html.escape(c['name'])}</td>"
-        f"<td>{_number(c['value'])}</td>"
-        f"<td>{_number(c['interval'][0])} to {_number(c['interval'][1])}</td>"
-        f"<td>{_allowed(c['threshold'])}</td></tr>"
-        for c in checks
-    )
-    return (
-        "<table><tr><th>subject</th><th>check</th><th>value</th><th>interval</th>"
-        f"<th>allowed</th></tr>{rows}</table>"
-    )
+def _check_row(check: dict) -> dict:
+    status = check_status(check)
+    interval = check.get("interval")
+    return {
+        "subject": check["subject"],
+        "name": check["name"],
+        "value": _number(check.get("value")),
+        "interval": "–" if not interval else f"{_number(interval[0])} to {_number(interval[1])}",
+        "allowed": _allowed(check.get("threshold")),
+        "label": LABELS[status],
+        "css": _CSS[status],
+        "reason": check.get("reason") if status == CANNOT_JUDGE else None,
+    }
