@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -12,12 +13,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from adapt._strict import STRICT, did_you_mean, problems, yaml_path
 
 LANGUAGES = ("sv", "en")
 
 
 class CatalogueError(ValueError):
-    """A catalogue file that does not describe a usable catalogue."""
+    """A catalogue file that does not describe a usable catalogue.
+
+    Its message is one line; `problems` lists what is wrong, ``path: problem`` each.
+    """
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -111,13 +122,6 @@ class Catalogue:
         return tuple(dict.fromkeys(i.family for i in self.interventions.values()))
 
 
-def _flag(entry: dict, key: str, default: bool, where: str) -> bool:
-    value = entry.get(key, default)
-    if not isinstance(value, bool):
-        raise CatalogueError(f"{where}.{key} must be true or false, got {value!r}")
-    return value
-
-
 def _in_language(entry, language: str) -> str:
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
@@ -143,13 +147,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or " ".join(str(error).split())
         raise CatalogueError(f"{path}: not valid YAML ({problem}{where})") from None
-    try:
-        return parse_catalogue(raw, source=str(path))
-    except CatalogueError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        text = " ".join(str(error).split())
-        raise CatalogueError(f"{path}: not a usable catalogue ({text})") from None
+    return parse_catalogue(raw, source=str(path))
 
 
 @functools.cache
@@ -160,62 +158,108 @@ def _built_in_catalogue() -> Catalogue:
 
 
 def parse_catalogue(raw: dict, source: str = "<dict>") -> Catalogue:
-    """Build a catalogue from its YAML structure, naming the first problem found."""
+    """Build a catalogue from its YAML structure.
+
+    Every problem is named at once, each with its YAML path, in one `CatalogueError` line:
+    ``source: interventions.ips.repeatable: expected a boolean, got 'false'; ...``.
+    """
     if not isinstance(raw, dict):
         raise CatalogueError(f"{source}: expected a mapping at top level, got {type(raw).__name__}")
-    for section in ("steps", "interventions", "regions"):
-        if not isinstance(raw.get(section), dict) or not raw[section]:
-            raise CatalogueError(f"{source}: section {section!r} is missing or empty")
+    try:
+        parsed, found = _CatalogueFile.model_validate(raw), []
+    except ValidationError as error:
+        parsed, found = None, _named(error, raw)
+    # checked on the raw mapping, so that they are reported along with any error above
+    found += _unknown_offers(raw)
+    if found:
+        raise CatalogueError(f"{source}: " + "; ".join(found), tuple(found))
 
-    steps = {}
-    for level, names in raw["steps"].items():
-        _require(names, ("sv", "en"), f"{source}: steps.{level}")
-        steps[int(level)] = Step(int(level), str(names["sv"]), str(names["en"]))
-    if sorted(steps) != list(range(len(steps))):
-        raise CatalogueError(f"{source}: steps must be 0..n without gaps, got {sorted(steps)}")
-
-    interventions = {}
-    for code, entry in raw["interventions"].items():
-        _require(entry, ("sv", "en", "family"), f"{source}: interventions.{code}")
-        interventions[code] = Intervention(
+    interventions = {
+        code: Intervention(code=code, **entry.model_dump())
+        for code, entry in parsed.interventions.items()
+    }
+    regions = {
+        code: Region(
             code=code,
-            sv=str(entry["sv"]),
-            en=str(entry["en"]),
-            family=str(entry["family"]),
-            language_adapted=bool(entry.get("language_adapted", False)),
-            repeatable=_flag(entry, "repeatable", True, f"{source}: interventions.{code}"),
+            name=entry.name,
+            # in catalogue order, whatever the order the region lists them in
+            offers=tuple(i for i in interventions if i in set(entry.offers)),
+            mia_participants=entry.mia_participants,
+            multi_agency_team=entry.multi_agency_team,
         )
-
-    regions = {}
-    for code, entry in raw["regions"].items():
-        _require(entry, ("name", "offers"), f"{source}: regions.{code}")
-        if not isinstance(entry["offers"], list | tuple):
-            raise CatalogueError(
-                f"{source}: regions.{code}.offers must be a list of intervention codes, "
-                f"got {entry['offers']!r}"
-            )
-        unknown = [i for i in entry["offers"] if i not in interventions]
-        if unknown:
-            raise CatalogueError(
-                f"{source}: regions.{code}.offers names unknown interventions {unknown}; "
-                f"known: {list(interventions)}"
-            )
-        if not entry["offers"]:
-            raise CatalogueError(f"{source}: regions.{code}.offers is empty")
-        offers = tuple(i for i in interventions if i in set(entry["offers"]))
-        regions[code] = Region(
-            code=code,
-            name=str(entry["name"]),
-            offers=offers,
-            mia_participants=int(entry.get("mia_participants", 0)),
-            multi_agency_team=bool(entry.get("multi_agency_team", False)),
-        )
+        for code, entry in parsed.regions.items()
+    }
+    steps = {level: Step(level, entry.sv, entry.en) for level, entry in parsed.steps.items()}
     return Catalogue(interventions=interventions, regions=regions, steps=steps, source=source)
 
 
-def _require(entry, keys: tuple[str, ...], where: str) -> None:
-    if not isinstance(entry, dict):
-        raise CatalogueError(f"{where}: expected a mapping, got {type(entry).__name__}")
-    missing = [k for k in keys if k not in entry]
-    if missing:
-        raise CatalogueError(f"{where}: missing field(s) {missing}")
+# The file's structure. Strict: a typo (an unknown key, "false" for false, 2.5 for an integer)
+# is refused rather than ignored or coerced. Defaults are those of the dataclasses above.
+class _StepEntry(BaseModel):
+    model_config = STRICT
+    sv: str
+    en: str
+
+
+class _InterventionEntry(BaseModel):
+    model_config = STRICT
+    sv: str
+    en: str
+    family: str
+    language_adapted: bool = Intervention.language_adapted
+    repeatable: bool = Intervention.repeatable
+
+
+class _RegionEntry(BaseModel):
+    model_config = STRICT
+    name: str
+    offers: Sequence[str] = Field(min_length=1, description="a non-empty list of interventions")
+    mia_participants: int = Field(default=Region.mia_participants, ge=0)
+    multi_agency_team: bool = Region.multi_agency_team
+
+
+class _CatalogueFile(BaseModel):
+    model_config = STRICT
+    steps: dict[int, _StepEntry] = Field(min_length=1)
+    interventions: dict[str, _InterventionEntry] = Field(min_length=1)
+    regions: dict[str, _RegionEntry] = Field(min_length=1)
+
+    @field_validator("steps")
+    @classmethod
+    def _no_gaps(cls, steps: dict) -> dict:
+        if sorted(steps) != list(range(len(steps))):
+            raise ValueError(f"expected levels 0..n without gaps, got {sorted(steps)}")
+        return steps
+
+
+SECTIONS = tuple(_CatalogueFile.model_fields)
+
+
+def _named(error: ValidationError, raw: dict) -> list[str]:
+    """`error`'s problems, ``path: problem`` each; a section missing or empty in its own words."""
+    named = problems(error, _CatalogueFile, raw)
+    for i, detail in enumerate(error.errors(include_url=False)):
+        loc = detail["loc"]
+        if (
+            len(loc) == 1
+            and loc[0] in SECTIONS
+            and (detail["type"] == "missing" or not raw[loc[0]])
+        ):
+            named[i] = f"section {loc[0]!r} is missing or empty"
+    return named
+
+
+def _unknown_offers(raw: dict) -> list[str]:
+    """Each offer naming an intervention the catalogue does not have."""
+    interventions, regions = raw.get("interventions"), raw.get("regions")
+    if not isinstance(interventions, dict) or not isinstance(regions, dict):
+        return []  # already reported
+    found = []
+    for code, region in regions.items():
+        offers = region.get("offers") if isinstance(region, dict) else None
+        for i, offer in enumerate(offers if isinstance(offers, list | tuple) else ()):
+            if isinstance(offer, str) and offer not in interventions:
+                hint = did_you_mean(offer, interventions) or " (not in interventions)"
+                path = yaml_path(("regions", code, "offers", i), raw)
+                found.append(f"{path}: unknown intervention {offer!r}{hint}")
+    return found
