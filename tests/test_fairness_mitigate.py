@@ -11,13 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapt.evaluation import truth_matrix
-from adapt.fairness import (
-    RateGapCap,
-    plot_tradeoff,
-    rate_parity,
-    situation_strata,
-    tradeoff_curve,
-)
+from adapt.fairness import rate_parity, situation_strata
+from adapt.fairness.mitigation import RateGapCap, plot_tradeoff, tradeoff_curve
 from adapt.features import decision_points
 from adapt.policies import choose_best
 from adapt.simulation import simulate

@@ -5,16 +5,16 @@ judged on bootstrap intervals against thresholds)."""
 from adapt.fairness._audit import FairnessAudit, audit_recommendations
 from adapt.fairness._card import model_card, write_model_card
 from adapt.fairness._gate import audit_choices
-from adapt.fairness._mitigate import (
+from adapt.fairness._parity import rate_parity, situation_strata
+from adapt.fairness._plots import plot_audit
+from adapt.fairness._report import write_audit
+from adapt.fairness._thresholds import load_thresholds
+from adapt.fairness.mitigation import (
     RateGapCap,
     capped_recommendations,
     plot_tradeoff,
     tradeoff_curve,
 )
-from adapt.fairness._parity import rate_parity, situation_strata
-from adapt.fairness._plots import plot_audit
-from adapt.fairness._report import write_audit
-from adapt.fairness._thresholds import load_thresholds
 
 __all__ = [
     "FairnessAudit",

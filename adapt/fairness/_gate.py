@@ -8,7 +8,7 @@ import pandas as pd
 from adapt.catalogue import Catalogue, load_catalogue
 from adapt.evaluation import truth_matrix
 from adapt.fairness._intersections import intersection_parity
-from adapt.fairness._mitigate import tradeoff_curve
+from adapt.fairness.mitigation import tradeoff_curve
 from adapt.fairness._outcomes import (
     calibration_figures,
     gender_flip,

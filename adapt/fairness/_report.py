@@ -18,8 +18,8 @@ import pandas as pd
 
 from adapt._figures import png_data_uri
 from adapt.fairness._audit_plots import calibration_figure, progression_figure, rate_ratio_figure
-from adapt.fairness._mitigate import tradeoff_figure
 from adapt.fairness._templates import render
+from adapt.fairness.mitigation import tradeoff_figure
 
 PASSED, FAILED, CANNOT_JUDGE = "passed", "failed", "cannot_judge"
 LABELS = {PASSED: "passed", FAILED: "failed", CANNOT_JUDGE: "cannot judge"}
