@@ -176,9 +176,11 @@ def test_an_audit_too_small_to_compare_cannot_judge():
 
 def test_an_older_audit_json_without_status_still_renders(evil):
     audit = json.loads((evil / "audit.json").read_text("utf-8"))
-    del audit["verdict"], audit["families"]
+    for key in ("verdict", "families"):
+        audit.pop(key, None)
     for check in audit["checks"]:
-        del check["status"], check["reason"]
+        for key in ("status", "reason"):
+            check.pop(key, None)
     audit["checks"][0]["passed"] = False
     page = report_html(audit)
     assert "<title>Gender audit: passed</title>" in page  # the verdict is its `passed`
