@@ -355,6 +355,18 @@ def _model_catalogue(model, catalogue, source) -> Catalogue:
     return own
 
 
+def _recommender(source: str):
+    """The model and transitions at --model SOURCE (a folder or an MLflow model URI), by the
+    loader the library and the service use; one that cannot be loaded is refused in one line
+    naming it (exit 2)."""
+    from adapt.recommender import load_recommender
+
+    try:
+        return load_recommender(source)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise click.BadParameter(str(error), param_hint="'--model'") from None
+
+
 @main.command()
 @_data_option
 @click.option(
@@ -471,9 +483,7 @@ def recommend(
 ):
     """Recommend an intervention at every decision point in DATA (or, with --next, at each
     person's next decision)."""
-    from adapt.models import load_model
     from adapt.policies import recommend_for_decisions
-    from adapt.recommender import load_recommender
 
     _refuse_table_name(out)
     rejected = out.with_name(f"{out.stem}.rejects{out.suffix}")
@@ -484,14 +494,8 @@ def recommend(
         raise click.ClickException("--min-uplift and --interval do not apply to --next")
     if skip_invalid and not next_decision:
         raise click.ClickException("--skip-invalid applies to --next only")
-    try:
-        if next_decision or not Path(model_dir).is_dir():
-            recommender = load_recommender(model_dir)
-            model = recommender.model
-        else:
-            model = load_model(model_dir)
-    except (ValueError, TypeError, FileNotFoundError) as error:
-        raise click.ClickException(str(error)) from None
+    recommender = _recommender(model_dir)
+    model = recommender.model
     persons, episodes = _read_valid_tables(data, _model_catalogue(model, catalogue, model_dir))
     rejects = None
     try:
@@ -515,9 +519,9 @@ def recommend(
 @click.option(
     "--model",
     "model_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="Folder written by `adapt train` (any learner).",
+    help="Folder written by `adapt train` (any learner), or an MLflow model URI "
+    "(models:/adapt-recommender@champion).",
 )
 @_data_option
 @click.option(
@@ -568,20 +572,18 @@ def plan(
     model_dir, data, k, objective, target_step, beam_width, max_history, out, catalogue, overwrite
 ):
     """Plan the next K interventions, in order, for every person in DATA."""
-    from adapt.models import load_model
-    from adapt.planning import Planner, StepTransitions
+    from adapt.planning import Planner
 
     _refuse_table_name(out)
     _refuse_existing(out, overwrite)
-    try:
-        model = load_model(model_dir)
-    except (ValueError, TypeError, FileNotFoundError) as error:
-        raise click.ClickException(str(error)) from None
-    persons, episodes = _read_valid_tables(data, _model_catalogue(model, catalogue, model_dir))
+    loaded = _recommender(model_dir)
+    persons, episodes = _read_valid_tables(
+        data, _model_catalogue(loaded.model, catalogue, model_dir)
+    )
     try:
         planner = Planner(
-            model,
-            StepTransitions.load(model_dir),
+            loaded.model,
+            loaded.transitions,
             k=k,
             objective=objective,
             target_step=target_step,

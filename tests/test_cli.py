@@ -309,7 +309,7 @@ def test_plan_without_a_trained_model_says_so(generated, tmp_path):
             str(tmp_path / "p.parquet"),
         ],
     )
-    assert result.exit_code == 1 and "adapt train" in result.output
+    assert result.exit_code == 2 and "adapt train" in result.output  # a bad --model
 
 
 # -- adapt recommend --next ------------------------------------------------------------------------

@@ -89,18 +89,24 @@ def test_pyfunc_takes_decision_point_features_as_returned(registered, served_dat
         pyfunc.predict(wrong)
 
 
+def _data_folder(served_data, folder, n_persons=60):
+    """The first `n_persons` served persons and their episodes, as a data folder."""
+    folder.mkdir()
+    persons = served_data["persons"].head(n_persons)
+    persons.to_parquet(folder / "persons.parquet")
+    episodes = served_data["episodes"]
+    episodes[episodes["person_id"].isin(persons["person_id"])].to_parquet(
+        folder / "episodes.parquet"
+    )
+    return folder
+
+
 def test_recommend_next_takes_the_champion_uri(registered, model_folder, served_data, tmp_path):
     from click.testing import CliRunner
 
     from adapt.cli import main
 
-    data = tmp_path / "data"
-    data.mkdir()
-    served_data["persons"].head(60).to_parquet(data / "persons.parquet")
-    episodes = served_data["episodes"]
-    episodes[episodes["person_id"].isin(served_data["persons"]["person_id"].head(60))].to_parquet(
-        data / "episodes.parquet"
-    )
+    data = _data_folder(served_data, tmp_path / "data")
     tables = {}
     for mode in (["--next"], []):
         for label, model in (("uri", CHAMPION), ("folder", model_folder)):
@@ -113,6 +119,60 @@ def test_recommend_next_takes_the_champion_uri(registered, model_folder, served_
             assert result.exit_code == 0, result.output
             tables[label] = pd.read_parquet(out)
         pd.testing.assert_frame_equal(tables["uri"], tables["folder"])
+
+
+def test_plan_takes_the_champion_uri_and_plans_as_the_folder_does(
+    registered, model_folder, served_data, tmp_path
+):
+    from click.testing import CliRunner
+
+    from adapt.cli import main
+
+    data = _data_folder(served_data, tmp_path / "data")
+    plans = {}
+    for label, model in (
+        ("uri", CHAMPION),
+        ("version", f"models:/{NAME}/1"),
+        ("folder", model_folder),
+    ):
+        out = tmp_path / f"{label}.parquet"
+        result = CliRunner().invoke(
+            main,
+            ["plan", "--model", str(model), "--data", str(data), "--k", "2", "--out", str(out)],
+        )
+        assert result.exit_code == 0, result.output
+        plans[label] = pd.read_parquet(out)
+    assert len(plans["folder"]) == 2 * 60
+    pd.testing.assert_frame_equal(plans["uri"], plans["folder"])
+    pd.testing.assert_frame_equal(plans["version"], plans["folder"])
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("models:/no-such-model@champion", "Registered Model with name=no-such-model not found"),
+        (f"models:/{NAME}@no-such-alias", "Registered model alias no-such-alias not found"),
+        ("no/such/folder", "no such model folder (nor an MLflow model URI)"),
+    ],
+    ids=["unknown model", "unknown alias", "missing folder"],
+)
+def test_plan_refuses_a_model_source_it_cannot_load_in_one_line(
+    registered, served_data, tmp_path, source, message
+):
+    from click.testing import CliRunner
+
+    from adapt.cli import main
+
+    data = _data_folder(served_data, tmp_path / "data")
+    out = tmp_path / "plans.parquet"
+    result = CliRunner().invoke(
+        main, ["plan", "--model", source, "--data", str(data), "--out", str(out)], prog_name="adapt"
+    )
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert result.output.count("\n") == 1, result.output
+    line = result.output.strip()
+    assert line.startswith(f"Error: adapt plan: Invalid value for '--model': {source}"), line
+    assert message in line and not out.exists()
 
 
 @pytest.mark.parametrize(
