@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 _CELLS_PER_CHUNK = 4_000_000  # bootstrap replicates x clusters held in memory at once
 
@@ -56,4 +57,47 @@ def percentile_interval(replicates: np.ndarray, alpha: float) -> tuple[np.ndarra
     with warnings.catch_warnings():  # a column of only NaN replicates gives NaN, on purpose
         warnings.simplefilter("ignore", RuntimeWarning)
         low, high = np.nanpercentile(replicates, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
+    return low, high
+
+
+def simultaneous_interval(
+    replicates: np.ndarray, point: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals for every column of `point` that hold *jointly* at `level` (a max-t band).
+
+    Each column's deviations from its point are scaled by a robust spread of its replicates
+    (interquartile range / 1.349, so a few replicates at infinity do no harm); the critical
+    value is the `level` quantile of the largest scaled deviation over the columns. The chance
+    that *some* interval misses its figure is then about 1 - `level`, however many columns
+    there are. A column without a finite point or spread (e.g. a log ratio of 0) gets the
+    percentile interval of the same per-column coverage. NaN replicates take no part; a column
+    without replicates gets NaN.
+    """
+    replicates = np.asarray(replicates, dtype=np.float64)
+    point = np.asarray(point, dtype=np.float64)
+    n, k = replicates.shape
+    low, high = np.full(k, np.nan), np.full(k, np.nan)
+    if n == 0 or k == 0:
+        return low, high
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column of only NaN, on purpose
+        q25, q75 = np.nanpercentile(replicates, [25, 75], axis=0)
+        scale = (q75 - q25) / 1.349
+        regular = np.isfinite(point) & np.isfinite(scale) & (scale > 0)
+        scaled = np.abs(replicates[:, regular] - point[regular]) / scale[regular]
+    worst = np.nanmax(np.where(np.isnan(scaled), -np.inf, scaled), axis=1, initial=-np.inf)
+    critical = float(np.quantile(np.where(np.isfinite(worst), worst, np.inf), level))
+    if not np.isfinite(critical):  # no regular column: the normal quantile of a Bonferroni cut
+        critical = float(ndtri(1 - (1 - level) / (2 * k)))
+    low[regular] = point[regular] - critical * scale[regular]
+    high[regular] = point[regular] + critical * scale[regular]
+    coverage = 2 * ndtr(critical) - 1
+    rest = np.flatnonzero(~regular & (~np.isnan(replicates)).any(axis=0))
+    if rest.size:  # order statistics, not interpolation: replicates may be infinite
+        tail = (1 - coverage) / 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            low[rest], high[rest] = np.nanquantile(
+                replicates[:, rest], [tail, 1 - tail], axis=0, method="inverted_cdf"
+            )
     return low, high

@@ -11,6 +11,8 @@ import click
 
 from adapt._files import TABLE_SUFFIXES, check_new, staged, write_table
 
+AUDIT_EXIT = {"passed": 0, "failed": 1, "cannot_judge": 3}  # 2 is bad input
+
 if TYPE_CHECKING:
     from adapt.catalogue import Catalogue
 
@@ -671,8 +673,9 @@ def serve(model, host, port, demo, catalogue):
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @_catalogue_option
 def audit(data, model_source, recommendations, out, thresholds, cap_gap, seed, catalogue):
-    """Audit recommendations across gender; exit 0 when every check on the recommender passes,
-    1 when one fails, 2 for bad input."""
+    """Audit recommendations across gender; exit 0 when the audit passes (no judged check on
+    the recommender fails), 1 when one fails, 3 when it cannot judge (too few women or men, or
+    no check with enough recommendations), 2 for bad input."""
     import pandas as pd
 
     from adapt.contract import ContractError, find_table, read_table, validate_tables
@@ -735,13 +738,14 @@ def audit(data, model_source, recommendations, out, thresholds, cap_gap, seed, c
     if model is not None:
         source = {"source": "simulated" if truth is not None else "real", "path": str(data)}
         written += write_model_card(out, model, audit=result, data=source)
-    failed = [c for c in result["checks"] if c["subject"] == "recommender" and not c["passed"]]
+    checks = result.of("recommender")
+    unjudged = len(result.of("recommender", "cannot_judge"))
     click.echo(
-        f"audit {'passed' if result['passed'] else 'failed'}: {len(failed)} of "
-        f"{sum(c['subject'] == 'recommender' for c in result['checks'])} recommender checks "
-        f"failed; wrote {', '.join(str(p) for p in written)}"
+        f"audit {result.verdict.replace('_', ' ')}: {len(result.of('recommender', 'failed'))} "
+        f"of {len(checks) - unjudged} judged recommender checks failed, {unjudged} could not "
+        f"be judged; wrote {', '.join(str(p) for p in written)}"
     )
-    sys.exit(0 if result["passed"] else 1)
+    sys.exit(AUDIT_EXIT[result.verdict])
 
 
 if __name__ == "__main__":

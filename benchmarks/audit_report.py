@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 from _markdown import markdown
 
-from adapt.fairness import RateGapCap, situation_strata, write_audit, write_model_card
+from adapt.fairness import AuditResult, RateGapCap, situation_strata, write_audit, write_model_card
 from adapt.features import decision_points
 from adapt.models import make_learner
 from adapt.pipeline import audit_held_out, simulated_data, split_persons
@@ -81,12 +81,13 @@ def main() -> None:
     print(header + table)
 
 
-def _gaps(name: str, audit: dict) -> dict:
-    summary = audit["summary"]
+def _gaps(name: str, audit: AuditResult) -> dict:
+    summary = audit.summary
     return {
         "recommender": name,
-        "passed": audit["passed"],
+        "verdict": audit.verdict,
         "failed (recommender)": summary["checks_failed_recommender"],
+        "cannot judge (recommender)": summary["checks_cannot_judge_recommender"],
         "failed (behaviour)": summary["checks_failed_behaviour"],
         "true gap, caseworkers": summary.get("true_progression_gap_behaviour"),
         "true gap, recommender": summary.get("true_progression_gap_recommender"),

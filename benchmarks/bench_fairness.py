@@ -1,40 +1,48 @@
-"""How often does the gender audit raise an alarm, in worlds with and without gender bias?
+"""How often does the gender audit cry wolf, and does it still catch real bias?
 
-    .venv/bin/python benchmarks/bench_fairness.py            # 20k persons; neutral x10, others x3
-    .venv/bin/python benchmarks/bench_fairness.py --quick    # a smoke run (3k persons, 1 seed)
-    .venv/bin/python benchmarks/bench_fairness.py --worlds gender_neutral --seeds 1 2 3
+    .venv/bin/python benchmarks/bench_fairness.py                  # 20 seeds at 3,000, 10 at 20,000
+    .venv/bin/python benchmarks/bench_fairness.py --quick          # a smoke run (2 seeds, 3,000)
+    .venv/bin/python benchmarks/bench_fairness.py --sizes 3000 --seeds 1 2 3
 
-Worlds (presets of `adapt.simulation`):
+Null worlds: nothing depends on gender, so every failed check on the recommender is a false
+alarm. They differ from the ``gender_neutral`` preset the audit was built beside:
 
-- ``gender_neutral``: nothing depends on gender. Every failed check there is a false alarm.
-- ``gender_bias``: caseworkers steer women away from SE, IPS and work training (logit 0.8); the
-  audit should flag the *behaviour* checks. A recommender fitted on those data need not inherit it.
-- ``default``: the calibrated MIA-like world; no assignment bias, but a labour-market penalty for
-  women (SE/IPS and work training from step 2 up), shorter SE hours and more violence exposure for
-  women, and more women in Södertälje. Recommenders may differ by gender for real reasons here.
+- ``neutral``: the ``gender_neutral`` preset as it is.
+- ``neutral_region``: the same persons, gender drawn again with a share of women that differs by
+  region (0.30 to 0.80), and the audited persons of two regions thinned to a sixth (regions of
+  very unequal size). Gender enters no mechanism of this world, so drawing it again after the
+  simulation is the same as simulating with it: an exact null world.
+- ``neutral_age``: gender drawn again tied to age (P(woman) = 1 / (1 + exp(-(age - 41) / 6))).
+- ``neutral_confounded``: ``gender_neutral`` with caseworkers choosing far more by readiness
+  (confounding 2.5), rarer choices off the usual path (positivity 0.01) and doubled order
+  effects: rare interventions, a skewed recommender.
 
-For every world and seed: simulate `--persons` persons, split them 70/30 by person, fit an
-S-learner (`make_learner("s", random_state=seed)`, default bags) on the training persons' decision
-points, gender-blind (``include_sensitive=False``: no gender, no violence exposure) and
-gender-aware, recommend at every test decision point (`recommend_for_decisions`) and run
-`audit_choices` on the test persons (with ``model=`` and ``truth=`` when the audit takes them).
-The behaviour checks judge the caseworkers' recorded choices, so they are the same for both
-learners of one world and seed.
+Detection (bias planted, so a failed check is a catch):
 
-The false-alarm rate is the share of audits in ``gender_neutral`` with at least one failed check,
-recommender or behaviour, with a 95 % Clopper-Pearson interval over the audits. Tables are printed
-as Markdown and written to ``benchmarks/results/fairness.md`` (``--out``; a ``--quick`` run writes
-only when ``--out`` is given).
+- ``withholding``: in the ``neutral`` world, a recommender that never gives women a job-oriented
+  option (supported employment, IPS, work training): each such recommendation to a woman is
+  replaced by her best other option by the learner's own estimate. Caught when a check on one of
+  those interventions fails.
+- ``gender_bias``: the preset's caseworkers steer women away from SE, IPS and work training
+  (logit 0.8); caught when a *behaviour* check on one of them fails.
+
+For every world, size and seed: simulate, split 70/30 by person, fit a gender-blind S-learner
+(``include_sensitive=False``, default settings) on the training persons, recommend at every test
+decision point and run `audit_choices` on the test persons with the model and the truth. The
+gender-aware learner is audited in ``neutral`` too and reported apart: it reads gender, so the
+differences it shows are its own, not chance (its flip share says how much).
+
+Rates are shares of audits with 95 % Clopper-Pearson intervals; the tables are written to
+``benchmarks/results/fairness.md`` (``--out``; a ``--quick`` run writes only with ``--out``).
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import platform
+import subprocess
 import time
-from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
@@ -42,145 +50,197 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # see bench_learners.py
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _markdown import markdown  # noqa: E402
 
-WORLDS = ("gender_neutral", "gender_bias", "default")
-NULL_WORLD = "gender_neutral"
-SEEDS = {"gender_neutral": list(range(1, 11)), "gender_bias": [1, 2, 3], "default": [1, 2, 3]}
-LEARNERS = {"blind": False, "aware": True}  # name -> include_sensitive
-SUBJECTS = ("recommender", "behaviour")
-STAGES = ("simulate", "split", "features", "fit", "recommend", "audit")
 RESULTS = Path(__file__).parent / "results" / "fairness.md"
+JOB_FAMILIES = ("employment_support", "work_training")
+CONFOUNDED = {
+    "knobs.confounding_strength": 2.5,
+    "knobs.positivity": 0.01,
+    "knobs.order_effect_scale": 2.0,
+}
+REGION_WOMEN = (0.30, 0.45, 0.55, 0.65, 0.80)  # cycled over the catalogue's regions
 
 
-def split_by_person(data: dict, seed: int, train_share: float = 0.7):
-    """(persons, episodes, truth) of the training persons and of the test persons."""
-    persons = data["persons"]
-    ids = np.random.default_rng(seed).permutation(persons["person_id"].to_numpy())
-    train_ids = set(ids[: round(train_share * len(ids))])
+class CachedPredictions:
+    """A fitted learner whose `predict` remembers its last answer: the relabelled audits of one
+    seed ask for the same estimates again (a gender-blind model never sees the labels)."""
 
-    def part(train: bool):
-        tables = []
-        for name in ("persons", "episodes", "truth"):
-            table = data[name]
-            keep = table["person_id"].isin(train_ids).to_numpy() == train
-            tables.append(table[keep].reset_index(drop=True))
-        return tuple(tables)
+    def __init__(self, model):
+        self._model, self._key, self._value = model, None, None
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def predict(self, features):
+        key = int(pd.util.hash_pandas_object(features, index=False).sum())
+        if key != self._key:
+            self._key, self._value = key, self._model.predict(features)
+        return self._value
+
+
+def split(data: dict, seed: int):
+    ids = np.random.default_rng(seed).permutation(data["persons"]["person_id"].to_numpy())
+    train = set(ids[: round(0.7 * len(ids))])
+
+    def part(keep_train: bool):
+        return {
+            name: table[table["person_id"].isin(train).to_numpy() == keep_train].reset_index(
+                drop=True
+            )
+            for name, table in data.items()
+        }
 
     return part(True), part(False)
 
 
-def audit_keywords() -> set[str]:
-    """The optional keyword arguments `audit_choices` takes in this checkout."""
+def relabel(test: dict, rule: str, seed: int) -> dict:
+    """The test tables with gender drawn again by `rule` (unknown gender kept)."""
+    from adapt.catalogue import load_catalogue
+
+    persons = test["persons"].copy()
+    rng = np.random.default_rng([seed, 17])
+    if rule == "region":
+        regions = list(load_catalogue().region_codes)
+        share = {r: REGION_WOMEN[i % len(REGION_WOMEN)] for i, r in enumerate(regions)}
+        p_woman = persons["region"].astype(str).map(share).to_numpy(float)
+    else:
+        p_woman = 1 / (1 + np.exp(-(persons["age"].to_numpy(float) - 41) / 6))
+    known = persons["gender"].astype(str) != "unknown"
+    drawn = np.where(rng.random(len(persons)) < p_woman, "woman", "man")
+    persons["gender"] = persons["gender"].astype(object).where(~known, drawn)
+    persons["gender"] = persons["gender"].astype(test["persons"]["gender"].dtype)
+    out = {**test, "persons": persons}
+    if rule == "region":  # two regions thinned to a sixth: very unequal sizes
+        regions = list(load_catalogue().region_codes)[:2]
+        thin = persons["region"].astype(str).isin(regions).to_numpy()
+        drop = set(persons.loc[thin & (rng.random(len(persons)) > 1 / 6), "person_id"])
+        out = {k: t[~t["person_id"].isin(drop)].reset_index(drop=True) for k, t in out.items()}
+    return out
+
+
+def withheld(recs: pd.DataFrame, test: dict) -> pd.DataFrame:
+    """The recommendations with every job-oriented option to a woman replaced by her best other
+    option by the learner's estimates."""
+    from adapt.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    job = [
+        c for c in catalogue.intervention_codes if catalogue.interventions[c].family in JOB_FAMILIES
+    ]
+    gender = recs["person_id"].map(test["persons"].set_index("person_id")["gender"]).astype(str)
+    p = recs[[c for c in recs.columns if c.startswith("p_")]].copy()
+    p[[f"p_{c}" for c in job if f"p_{c}" in p]] = np.nan
+    best = p.fillna(-np.inf).to_numpy().argmax(axis=1)
+    other = np.array([c.removeprefix("p_") for c in p.columns], dtype=object)[best]
+    women = (gender == "woman").to_numpy() & recs["recommended"].isin(job).to_numpy()
+    out = recs.copy()
+    out.loc[women, "recommended"] = other[women]
+    return out
+
+
+def audit_row(world, size, seed, learner, tables, recs, model, thresholds, catch=None) -> dict:
     from adapt.fairness import audit_choices
 
-    return set(inspect.signature(audit_choices).parameters) & {"model", "truth"}
+    started = time.perf_counter()
+    result = audit_choices(
+        tables["persons"],
+        tables["episodes"],
+        recs[["person_id", "episode_no", "recommended"]],
+        thresholds,
+        seed=seed,
+        model=model,
+        truth=tables.get("truth"),
+    )
+    seconds = time.perf_counter() - started
+    row = {
+        "world": world,
+        "persons": size,
+        "seed": seed,
+        "learner": learner,
+        "verdict": result.verdict,
+        "recommender failed": [c.name for c in result.of("recommender", "failed")],
+        "behaviour failed": [c.name for c in result.of("behaviour", "failed")],
+        "judged": len(result.of("recommender")) - len(result.of("recommender", "cannot_judge")),
+        "cannot judge": len(result.of("recommender", "cannot_judge")),
+        "flip": (result.flip or {}).get("changed_share", 0.0),
+        "audit s": seconds,
+    }
+    if catch is not None:
+        subject, codes = catch
+        failed = row[f"{subject} failed"]
+        row["caught"] = any(f"similar_rate_ratio[{c}]" in failed for c in codes)
+    print(
+        f"{world} n={size} seed {seed} {learner}: {result.verdict}; recommender failed "
+        f"{row['recommender failed']}, behaviour failed {row['behaviour failed']}, "
+        f"{row['cannot judge']} cannot judge ({seconds:.1f} s)",
+        flush=True,
+    )
+    return row
 
 
-def run_one(
-    world: str, seed: int, args, thresholds: dict, clock: dict
-) -> tuple[list[dict], list[dict]]:
-    """Audit both learners on one simulated world: one row per check, one per audit."""
-    from adapt.fairness import audit_choices
+def run_seed(size: int, seed: int, thresholds: dict, n_jobs: int, aware: bool) -> list[dict]:
+    from adapt.catalogue import load_catalogue
     from adapt.features import decision_points
     from adapt.models import make_learner
-    from adapt.policies._recommend import recommend_for_decisions
-    from adapt.simulation import simulate
+    from adapt.policies import recommend_for_decisions
+    from adapt.simulation import World, simulate
 
-    def timed(stage, key, fn, *a, **kw):
-        start = time.perf_counter()
-        out = fn(*a, **kw)
-        clock[(world, seed, key, stage)] = time.perf_counter() - start
-        return out
+    catalogue = load_catalogue()
+    job = [
+        c for c in catalogue.intervention_codes if catalogue.interventions[c].family in JOB_FAMILIES
+    ]
 
-    data = timed("simulate", "", simulate, args.persons, seed=seed, preset=world)
-    (train_p, train_e, _), (test_p, test_e, test_truth) = timed(
-        "split", "", split_by_person, data, seed
+    def fitted(train, sensitive):
+        points = decision_points(train["persons"], train["episodes"], include_sensitive=sensitive)
+        model = make_learner("s", random_state=seed, n_jobs=n_jobs)
+        model.fit(points.features, points.treatment, points.outcome, points.keys["person_id"])
+        return CachedPredictions(model)
+
+    rows = []
+    train, test = split(simulate(size, seed=seed, preset="gender_neutral"), seed)
+    blind = fitted(train, False)
+    recs = recommend_for_decisions(blind, test["persons"], test["episodes"])
+    rows.append(audit_row("neutral", size, seed, "blind", test, recs, blind, thresholds))
+    for rule in ("region", "age"):
+        tables = relabel(test, rule, seed)
+        kept = recs[recs["person_id"].isin(tables["persons"]["person_id"])]
+        rows.append(
+            audit_row(f"neutral_{rule}", size, seed, "blind", tables, kept, blind, thresholds)
+        )
+    rows.append(
+        audit_row(
+            "withholding",
+            size,
+            seed,
+            "blind",
+            test,
+            withheld(recs, test),
+            blind,
+            thresholds,
+            ("recommender", job),
+        )
     )
-    extra = audit_keywords()
-    rows, audits = [], []
-    for learner, sensitive in LEARNERS.items():
-        points = timed(
-            "features", learner, decision_points, train_p, train_e, include_sensitive=sensitive
-        )
-        model = make_learner("s", random_state=seed, n_jobs=args.n_jobs)
-        timed(
-            "fit",
-            learner,
-            model.fit,
-            points.features,
-            points.treatment,
-            points.outcome,
-            points.keys["person_id"],
-        )
-        recs = timed("recommend", learner, recommend_for_decisions, model, test_p, test_e)
-        kwargs = {}
-        if "model" in extra:
-            kwargs["model"] = model
-        if "truth" in extra:
-            kwargs["truth"] = test_truth
-        result = timed(
-            "audit",
-            learner,
-            audit_choices,
-            test_p,
-            test_e,
-            recs[["person_id", "episode_no", "recommended"]],
-            thresholds=thresholds,
-            seed=seed,
-            **kwargs,
-        )
-        for check in result["checks"]:
-            interval = check.get("interval") or [np.nan, np.nan]
-            rows.append(
-                {
-                    "world": world,
-                    "seed": seed,
-                    "learner": learner,
-                    "subject": check["subject"],
-                    "name": check["name"],
-                    "family": check["name"].split("[")[0],
-                    "value": check["value"],
-                    "lower": interval[0],
-                    "upper": interval[1],
-                    "threshold": str(check.get("threshold")),
-                    "passed": bool(check["passed"]),
-                }
-            )
-        summary = result.get("summary") or {}
-        audits.append(
-            {
-                "world": world,
-                "seed": seed,
-                "learner": learner,
-                "compared": bool(result.get("compared", True)),
-                "passed": bool(result["passed"]),
-                "decision_points": result["n_decision_points"],
-                "flip_changed_share": summary.get("flip_changed_share", np.nan),
-            }
-        )
-        n_failed = sum(not c["passed"] for c in result["checks"])
-        print(
-            f"{world} seed {seed} {learner}: {len(result['checks'])} checks, {n_failed} failed "
-            f"({result['n_decision_points']:,} test decision points; audit kwargs "
-            f"{sorted(kwargs) or 'none'})",
-            flush=True,
-        )
-    return rows, audits
+    if aware:
+        model = fitted(train, True)
+        mine = recommend_for_decisions(model, test["persons"], test["episodes"])
+        rows.append(audit_row("neutral", size, seed, "aware", test, mine, model, thresholds))
 
+    world = World.from_preset("gender_neutral", overrides=CONFOUNDED)
+    train, test = split(simulate(size, seed=seed, world=world), seed)
+    blind = fitted(train, False)
+    recs = recommend_for_decisions(blind, test["persons"], test["episodes"])
+    rows.append(audit_row("neutral_confounded", size, seed, "blind", test, recs, blind, thresholds))
 
-def commit() -> str:
-    """The checkout's commit, marked ``+dirty`` when tracked files under adapt/ differ from it."""
-    import subprocess
-
-    def git(*a):
-        return subprocess.run(
-            ["git", *a], capture_output=True, text=True, cwd=Path(__file__).parent
-        ).stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + (
-        "+dirty" if git("status", "--porcelain", "--untracked-files=no", "../adapt") else ""
+    train, test = split(simulate(size, seed=seed, preset="gender_bias"), seed)
+    blind = fitted(train, False)
+    recs = recommend_for_decisions(blind, test["persons"], test["episodes"])
+    rows.append(
+        audit_row(
+            "gender_bias", size, seed, "blind", test, recs, blind, thresholds, ("behaviour", job)
+        )
     )
+    return rows
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -192,213 +252,121 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return low, high
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    """A pipe table: text left, numbers right (floats with three decimals)."""
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame]
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |"]
-    lines.append("|" + "".join("---:|" if n else ":---|" for n in numeric))
-    for values in frame.itertuples(index=False):
-        cells = [
-            f"{v:.3f}" if isinstance(v, float) else str(v)
-            for v in values  # ints stay ints
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def rate(flags) -> str:
+    k, n = int(np.sum(flags)), len(flags)
+    low, high = clopper_pearson(k, n)
+    return f"{k}/{n} = {k / n:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def audits_table(checks: pd.DataFrame, audits: pd.DataFrame) -> pd.DataFrame:
-    """Per world and learner: audits, share with a failed check per subject and in all."""
-    failed = (
-        checks.assign(failed=~checks["passed"])
-        .groupby(["world", "seed", "learner", "subject"])["failed"]
-        .any()
-        .unstack("subject")
-        .reindex(columns=list(SUBJECTS))
-        .fillna(False)
-        .astype(bool)
-    )
-    per_audit = audits.join(failed, on=["world", "seed", "learner"])
-    per_audit[list(SUBJECTS)] = per_audit[list(SUBJECTS)].fillna(False).astype(bool)
-    per_audit["any"] = per_audit[list(SUBJECTS)].any(axis=1)
-    counts = checks.groupby(["world", "seed", "learner", "subject"]).size().unstack("subject")
-    per_audit = per_audit.join(counts.add_prefix("n_"), on=["world", "seed", "learner"])
-    # An audit that could not compare women and men (too few of either) is a failure too.
-    per_audit["any"] |= ~per_audit["compared"]
-    rows = []
-    for (world, learner), group in per_audit.groupby(["world", "learner"], sort=False):
-        n = len(group)
-        k = int(group["any"].sum())
-        low, high = clopper_pearson(k, n)
-        rows.append(
+def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for (world, size, learner), group in rows.groupby(["world", "persons", "learner"], sort=False):
+        detection = "caught" in group and group["caught"].notna().all()
+        alarms = group["recommender failed"].map(bool)
+        out.append(
             {
                 "world": world,
+                "persons": size,
                 "learner": learner,
-                "audits": n,
-                "recommender checks / audit": float(group["n_recommender"].mean()),
-                "behaviour checks / audit": float(group["n_behaviour"].mean()),
-                "recommender failed": float(group["recommender"].mean()),
-                "behaviour failed": float(group["behaviour"].mean()),
-                "any failed": f"{k}/{n} = {k / n:.3f} [{low:.3f}, {high:.3f}]",
-                "not compared": int((~group["compared"]).sum()),
-                "flip changed": float(group["flip_changed_share"].mean()),
+                "audits": len(group),
+                "kind": "detection" if detection else "null",
+                "gate failed (recommender)": rate(alarms),
+                "caught": rate(group["caught"].astype(bool)) if detection else "-",
+                "behaviour failed": rate(group["behaviour failed"].map(bool)),
+                "judged / audit": float(group["judged"].mean()),
+                "cannot judge / audit": float(group["cannot judge"].mean()),
+                "flip changed": float(group["flip"].mean()),
+                "audit s": float(group["audit s"].mean()),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(out)
 
 
-def families_table(checks: pd.DataFrame) -> pd.DataFrame:
-    table = (
-        checks.assign(failed=~checks["passed"])
-        .groupby(["world", "learner", "subject", "family"], sort=False)["failed"]
-        .agg(checks="size", failed="sum", share_failed="mean")
-        .reset_index()
-    )
-    table["failed"] = table["failed"].astype(int)
-    return table
+def failing_table(rows: pd.DataFrame) -> pd.DataFrame:
+    records = []
+    for row in rows.to_dict("records"):
+        for subject in ("recommender", "behaviour"):
+            for name in row[f"{subject} failed"]:
+                records.append(
+                    {
+                        "world": row["world"],
+                        "persons": row["persons"],
+                        "learner": row["learner"],
+                        "subject": subject,
+                        "check": name,
+                    }
+                )
+    if not records:
+        return pd.DataFrame(columns=["world", "persons", "learner", "subject", "check", "audits"])
+    table = pd.DataFrame(records)
+    return table.groupby(list(table.columns), sort=False).size().rename("audits").reset_index()
 
 
-def most_failing(checks: pd.DataFrame, audits: pd.DataFrame, top: int) -> pd.DataFrame:
-    n_audits = audits.groupby(["world", "learner"]).size()
-    failed = checks[~checks["passed"]]
-    rows = []
-    for (world, learner, subject, name), group in failed.groupby(
-        ["world", "learner", "subject", "name"], sort=False
-    ):
-        rows.append(
-            {
-                "world": world,
-                "learner": learner,
-                "subject": subject,
-                "check": name,
-                "failed in": f"{len(group)}/{n_audits[(world, learner)]}",
-                "n": len(group),
-                "mean value": float(group["value"].mean()),
-                "values [interval]": "; ".join(
-                    f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
-                    for v, lo, hi in group[["value", "lower", "upper"]].head(3).to_numpy()
-                ),
-            }
-        )
-    if not rows:
-        return pd.DataFrame(columns=["world", "learner", "subject", "check", "failed in"])
-    table = pd.DataFrame(rows).sort_values(
-        ["world", "learner", "subject", "n"], ascending=[True, True, True, False], kind="stable"
-    )
-    table = table.groupby(["world", "learner", "subject"], sort=False).head(top)
-    return table.drop(columns="n").reset_index(drop=True)
+def commit() -> str:
+    def git(*a):
+        return subprocess.run(
+            ["git", *a], capture_output=True, text=True, cwd=Path(__file__).parent
+        ).stdout.strip()
 
-
-def timing_table(clock: dict) -> pd.DataFrame:
-    """Seconds per stage: simulate and split once per world and seed, the rest per learner."""
-    totals, calls = defaultdict(float), defaultdict(int)
-    for (_, _, _, stage), seconds in clock.items():
-        totals[stage] += seconds
-        calls[stage] += 1
-    return pd.DataFrame(
-        [
-            {"stage": s, "calls": calls[s], "total s": totals[s], "mean s": totals[s] / calls[s]}
-            for s in STAGES
-            if calls[s]
-        ]
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (
+        "+dirty" if git("status", "--porcelain", "--untracked-files=no", "../adapt") else ""
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worlds", nargs="+", default=list(WORLDS))
+    parser.add_argument("--sizes", nargs="+", type=int, default=[3000, 20_000])
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(range(1, 21)))
+    parser.add_argument("--aware-seeds", type=int, default=5, help="seeds with the aware learner")
     parser.add_argument(
-        "--seeds",
-        nargs="+",
-        type=int,
-        default=None,
-        help="Seeds for every world (default: 1..10 for gender_neutral, 1..3 for the others)",
+        "--large-seeds", type=int, default=10, help="seeds for sizes of 10,000 persons or more"
     )
-    parser.add_argument("--persons", "--n-persons", type=int, default=20_000)
     parser.add_argument("--n-jobs", type=int, default=1, help="LightGBM threads")
-    parser.add_argument("--top", type=int, default=5, help="Most failing checks listed per row")
-    parser.add_argument("--quick", action="store_true", help="3,000 persons, seed 1 per world")
+    parser.add_argument("--quick", action="store_true", help="3,000 persons, seeds 1 and 2")
     parser.add_argument("--out", type=Path, default=None, help=f"Markdown (default {RESULTS})")
-    parser.add_argument("--csv", type=Path, default=None, help="Every check of every audit")
     parser.add_argument("--thresholds", type=Path, default=None, help="Audit thresholds YAML")
     args = parser.parse_args()
     if args.quick:
-        args.persons = min(args.persons, 3000)
-    seeds = {
-        w: (args.seeds or ([1] if args.quick else SEEDS.get(w, [1, 2, 3]))) for w in args.worlds
-    }
+        args.sizes, args.seeds = [3000], [1, 2]
     out = args.out if args.out is not None else (None if args.quick else RESULTS)
 
     from adapt.fairness import load_thresholds
 
-    # Read once: every audit of the run is judged by the same thresholds, even if the file changes.
     thresholds = load_thresholds(args.thresholds)
-    code = commit()
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    clock: dict = {}
-    rows, audit_rows = [], []
-    for world in args.worlds:
-        for seed in seeds[world]:
-            checks_here, audits_here = run_one(world, seed, args, thresholds, clock)
-            rows += checks_here
-            audit_rows += audits_here
+    load_before, started = os.getloadavg()[0], time.perf_counter()
+    rows = []
+    for size in args.sizes:
+        seeds = args.seeds[: args.large_seeds] if size >= 10_000 else args.seeds
+        for i, seed in enumerate(seeds):
+            rows += run_seed(size, seed, thresholds, args.n_jobs, i < args.aware_seeds)
     wall = time.perf_counter() - started
-
-    checks = pd.DataFrame(rows)
-    audits = pd.DataFrame(audit_rows)
-    if args.csv:
-        checks.to_csv(args.csv, index=False)
-    kwargs = sorted(audit_keywords())
+    table = pd.DataFrame(rows)
+    null = table[table["world"].str.startswith("neutral") & (table["learner"] == "blind")]
     header = (
         f"## Gender audit: false alarms and detection (`benchmarks/bench_fairness.py`, "
         f"{date.today()})\n\n"
-        f"{args.persons:,} persons per world and seed, 70/30 split by person, S-learner "
-        f"(default bags, n_jobs={args.n_jobs}) gender-blind and gender-aware, audited on the test "
-        f"persons with `audit_choices` (keyword arguments: {', '.join(kwargs) or 'none'}). "
-        f"Thresholds: "
+        f"Persons per world: {', '.join(f'{s:,}' for s in args.sizes)}; seeds "
+        f"{args.seeds[0]}..{args.seeds[-1]} ({len(args.seeds)}; the first {args.large_seeds} "
+        "at 10,000 persons or more); 70/30 split by person; "
+        f"gender-blind S-learner (default settings, n_jobs={args.n_jobs}); the aware learner on "
+        f"the first {args.aware_seeds} seeds. Thresholds: "
         + ", ".join(f"{k} {v}" for k, v in thresholds.items())
-        + f". Code: {code}. Seeds: "
-        + ", ".join(f"{w} {seeds[w][0]}..{seeds[w][-1]}" for w in args.worlds)
-        + f". Whole run {wall / 60:.1f} min on {os.cpu_count()} CPUs ({platform.machine()}), "
-        f"1-min load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the "
-        "end (the end figure includes this run itself, about 1)."
+        + f". Code: {commit()}. Whole run {wall / 60:.1f} min on {os.cpu_count()} CPUs "
+        f"({platform.machine()}), 1-min load average {load_before:.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end (audit times are inflated by other load; the "
+        "counts do not depend on it)."
     )
-    sections = [header]
-    if NULL_WORLD in args.worlds:
-        null = checks[checks["world"] == NULL_WORLD]
-        null_audits = audits[audits["world"] == NULL_WORLD].set_index(["seed", "learner"])
-        all_passed = null.groupby(["seed", "learner"])["passed"].all()
-        all_passed = all_passed.reindex(null_audits.index, fill_value=True)
-        alarm = ~all_passed | ~null_audits["compared"]
-
-        def rate(flags: pd.Series) -> str:
-            k, n = int(flags.sum()), len(flags)
-            low, high = clopper_pearson(k, n)
-            return f"{k}/{n} audits = {k / n:.3f} [{low:.3f}, {high:.3f}]"
-
-        by_learner = "; ".join(
-            f"{learner} {rate(alarm.xs(learner, level='learner'))}"
-            for learner in alarm.index.get_level_values("learner").unique()
-        )
-        behaviour = null[null["subject"] == "behaviour"].groupby("seed")["passed"].all()
-        sections.append(
-            f"**False-alarm rate** ({NULL_WORLD}, any failed check, recommender or behaviour; "
-            f"95 % Clopper-Pearson intervals): {rate(alarm)}. By learner: {by_learner}. "
-            f"Behaviour alone (one audit per seed): {rate(~behaviour)}. Per check: "
-            f"{int((~null['passed']).sum())}/{len(null)} checks failed. The two learners of a "
-            "seed share the same behaviour checks, so the audits are not all independent."
-        )
-    sections += [
-        "### Audits with at least one failed check\n\n"
-        "Shares of audits; `any failed`: count, share and 95 % Clopper-Pearson interval; "
-        "`not compared`: audits with too few women or men; `flip changed`: mean share of "
-        "decision points whose recommendation changes when only gender is flipped.\n\n"
-        + markdown(audits_table(checks, audits)),
-        "### Checks per family\n\n" + markdown(families_table(checks)),
-        f"### Most often failing checks (top {args.top} per world, learner and subject)\n\n"
-        "`values [interval]`: the first three failing audits' value and interval.\n\n"
-        + markdown(most_failing(checks, audits, args.top)),
-        "### Time per stage\n\n" + markdown(timing_table(clock)),
+    sections = [
+        header,
+        f"**Family-wise false-alarm rate of the gate** (null worlds, gender-blind learner, audits "
+        f"with a failed check on the recommender): {rate(null['recommender failed'].map(bool))}; "
+        f"behaviour checks in the same audits: {rate(null['behaviour failed'].map(bool))}.",
+        "### Per world and size\n\n`gate failed`: audits whose verdict is failed; `caught`: "
+        "audits where a check on a planted intervention failed; `judged / audit`: recommender "
+        "checks judged; `cannot judge`: recommender checks with too few recommendations.\n\n"
+        + markdown(summary_table(table)),
+        "### Which checks failed\n\n" + markdown(failing_table(table)),
     ]
     text = "\n\n".join(sections) + "\n"
     print("\n" + text)

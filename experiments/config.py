@@ -88,8 +88,6 @@ class ExplainConfig:
 @dataclass
 class FairnessConfig:
     enabled: bool = True
-    sensitive: str = "gender"  # a persons column
-    min_group_size: int = 50  # smaller groups are reported, not compared
     thresholds: str | None = None  # YAML overriding adapt/fairness/thresholds.yaml
     gate: bool = True  # the champion moves only when the gender audit passes
 
@@ -160,7 +158,6 @@ _RANGES = (
     ("evaluation.propensity_clip", lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
     ("explain.n_rows", lambda v: v >= 1, "an integer >= 1"),
     ("explain.top", lambda v: v >= 1, "an integer >= 1"),
-    ("fairness.min_group_size", lambda v: v >= 1, "an integer >= 1"),
     (
         "planning.horizons",
         lambda v: len(v) > 0 and all(1 <= k <= MAX_HORIZON for k in v),

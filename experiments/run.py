@@ -147,11 +147,10 @@ def run(cfg: DictConfig) -> dict:
     from adapt.calibration import calibration_report, format_report
     from adapt.contract import ContractError
     from adapt.explain import gain_explanation, importance_table, plot_explanation, plot_importance
-    from adapt.fairness import load_thresholds, plot_audit, write_audit
+    from adapt.fairness import load_thresholds, write_audit
     from adapt.features import decision_points
     from adapt.models import make_learner
     from adapt.pipeline import (
-        audit_groups,
         audit_held_out,
         evaluate_recommender,
         planning_skip_reason,
@@ -233,20 +232,6 @@ def run(cfg: DictConfig) -> dict:
             tables["planning_report"] = planned.report
             plots.extend(planned.plots)
     if cfg.fairness.enabled:
-        with timed(timings, "fairness"):
-            audit = audit_groups(
-                valid,
-                evaluation.choices,
-                data.persons,
-                truth=data.truth,
-                model=learner,
-                sensitive=cfg.fairness.sensitive,
-                min_group_size=cfg.fairness.min_group_size,
-            )
-        tables["fairness_by_group"] = audit.by_group
-        metrics.update({f"fairness_gap_{k}": v for k, v in audit.difference.items()})
-        if plot_dir is not None:
-            plots.append(plot_audit(audit, plot_dir / "fairness.png"))
         with timed(timings, "audit"):
             gate = audit_held_out(
                 learner,
@@ -258,10 +243,11 @@ def run(cfg: DictConfig) -> dict:
             )
         folder = write_audit(gate, Path(HydraConfig.get().runtime.output_dir) / "audit")
         mlflow.log_artifacts(str(folder), "audit")  # aggregates only: no person's data
-        metrics["audit_passed"] = float(gate["passed"])
-        metrics.update(
-            {f"audit_{k}": float(v) for k, v in gate["summary"].items() if v is not None}
-        )
+        # 1 passed, 0 failed; absent when the audit cannot judge (too few women or men)
+        if gate.passed is not None:
+            metrics["audit_passed"] = float(gate.passed)
+        metrics.update({f"audit_{k}": float(v) for k, v in gate.summary.items() if v is not None})
+        mlflow.set_tag("adapt.audit_verdict", gate.verdict)
     if cfg.explain.enabled:
         ex = cfg.explain
         with timed(timings, "explain"):
@@ -291,7 +277,8 @@ def run(cfg: DictConfig) -> dict:
             transitions = StepTransitions.fit(
                 data.episodes[data.episodes["person_id"].isin(train.keys["person_id"])], catalogue
             )
-            card = {"audit": gate, "metrics": metrics, "data": _provenance(cfg, data, seed)}
+            audit = None if gate is None else gate.to_json()
+            card = {"audit": audit, "metrics": metrics, "data": _provenance(cfg, data, seed)}
             validated_on = {
                 "fingerprint": data.fingerprint,
                 "validation_share": cfg.data.validation_share,
@@ -371,7 +358,8 @@ def register_recommender(
     for key in ("validation_share", "seed", "data_name"):
         client.set_model_version_tag(name, version.version, f"adapt.{key}", str(validated_on[key]))
     audit = card["audit"]
-    eligible = audit is None or not cfg.fairness.gate or audit["passed"]
+    # an audit that cannot judge does not vouch for the model: it keeps the champion
+    eligible = audit is None or not cfg.fairness.gate or audit["verdict"] == "passed"
     decision = promote_if_better(
         name,
         version.version,
@@ -447,12 +435,20 @@ def print_summary(metrics: dict, run_id: str) -> None:
             band = f"  [{low:.3f}, {high:.3f}]" if low is not None else ""
             print(f"  {label:<16} {metrics[key]:.3f}{band}")
     stages = {k: v for k, v in metrics.items() if k.startswith("time_")}
-    gaps = {k.removeprefix("fairness_gap_"): v for k, v in metrics.items() if "fairness_gap_" in k}
-    if gaps:
-        print(f"  {'gender gap':<16} value {gaps['value']:.3f}, gain {gaps['gain']:.3f}")
+    for source in ("true", "estimated"):
+        before = metrics.get(f"audit_{source}_progression_gap_behaviour")
+        after = metrics.get(f"audit_{source}_progression_gap_recommender")
+        if before is not None and after is not None:
+            print(
+                f"  {'gender gap':<16} {source} progression, women - men in a similar "
+                f"situation: caseworkers {before:+.3f}, recommender {after:+.3f}"
+            )
+            break
     if "audit_passed" in metrics:
         verdict = "passed" if metrics["audit_passed"] == 1.0 else "failed (see audit/report.html)"
         print(f"  {'gender audit':<16} {verdict}")
+    elif "audit_checks_failed_recommender" in metrics:
+        print(f"  {'gender audit':<16} cannot judge (see audit/report.html)")
     closures = {
         k.removeprefix("plan_gain_closure_"): v
         for k, v in metrics.items()

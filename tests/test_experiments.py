@@ -334,7 +334,7 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(
     assert run.data.tags["adapt.data_preset"] == "default"
     assert run.info.run_name == "small-s-seed0"
     # Every stage says when it starts and how long it took.
-    stages = ("data", "calibration", "features", "train", "evaluate", "planning", "fairness")
+    stages = ("data", "calibration", "features", "train", "evaluate", "planning")
     for stage in (*stages, "audit", "explain", "register"):
         assert f"[adapt] {stage}: started\n" in out
         assert re.search(rf"^\[adapt\] {stage}: \d+\.\d s$", out, re.MULTILINE), stage
@@ -345,8 +345,9 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(
         "dr_value",
         "mean_qini",
         "time_train_s",
-        "fairness_gap_value",
-        "fairness_gap_share_employment_support",
+        "audit_true_progression_gap_recommender",
+        "audit_family_share_gap_employment_support",
+        "audit_checks_cannot_judge_recommender",
         "time_planning_s",
     ):
         assert metric in run.data.metrics
@@ -363,7 +364,6 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(
         "config.json",
         "calibration_report.txt",
         "calibration_report.csv",
-        "fairness_by_group.csv",
         "feature_importance.csv",
         "planning_report.csv",
         "plots",
@@ -382,7 +382,6 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(
         for name in (
             "policy_values",
             "qini_curves",
-            "fairness",
             "feature_importance",
             "shap_beeswarm",
             "shap_bar",
@@ -572,7 +571,9 @@ def test_folder_without_truth_is_judged_by_the_dr_estimate(tmp_path, monkeypatch
     assert "regret_closure" not in run.data.metrics
     assert run.data.tags["adapt.validation_metric"] == "dr_value"
     assert run.data.metrics["validation_metric"] == run.data.metrics["dr_value"]
-    assert "fairness_gap_value" in run.data.metrics  # valued by the model's estimates
+    # valued by the model's estimates (no truth in a folder)
+    assert "audit_estimated_progression_gap_recommender" in run.data.metrics
+    assert "audit_true_progression_gap_recommender" not in run.data.metrics
 
 
 def test_a_folder_breaking_the_contract_is_refused_with_its_violations(refused_folder_run):

@@ -1,13 +1,13 @@
-"""Audit recommendations across gender: Fairlearn's MetricFrame of their value, and the audit
-that can gate a model (rates of each intervention for women and men in a similar situation,
-judged on bootstrap intervals against thresholds)."""
+"""Audit recommendations across gender: the audit that can gate a model (rates of each
+intervention for women and men in a similar situation, the value of the choices, the model's
+calibration and a gender flip, judged on simultaneous bootstrap intervals against thresholds),
+its report and model card, and mitigation by capping rate gaps."""
 
-from adapt.fairness._audit import FairnessAudit, audit_recommendations
 from adapt.fairness._card import model_card, write_model_card
 from adapt.fairness._gate import audit_choices
 from adapt.fairness._parity import rate_parity, situation_strata
-from adapt.fairness._plots import plot_audit
 from adapt.fairness._report import write_audit
+from adapt.fairness._result import AuditResult, Check
 from adapt.fairness._thresholds import load_thresholds
 from adapt.fairness.mitigation import (
     RateGapCap,
@@ -17,14 +17,13 @@ from adapt.fairness.mitigation import (
 )
 
 __all__ = [
-    "FairnessAudit",
+    "AuditResult",
+    "Check",
     "RateGapCap",
     "audit_choices",
-    "audit_recommendations",
     "capped_recommendations",
     "load_thresholds",
     "model_card",
-    "plot_audit",
     "plot_tradeoff",
     "rate_parity",
     "situation_strata",

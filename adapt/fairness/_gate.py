@@ -1,25 +1,50 @@
-"""The audit that can gate a model: figures by gender, checks against thresholds, a verdict."""
+"""The audit that can gate a model: figures by gender, checks against thresholds, a verdict.
+
+The checks on one subject (the recommender, or the caseworkers' recorded behaviour) form one
+family judged on simultaneous bootstrap intervals (`adapt._bootstrap.simultaneous_interval`): the
+chance that chance alone fails *some* check of the family stays near 1 - level, however many
+interventions the catalogue has. A figure resting on too few recommendations is not judged.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
+from adapt._bootstrap import simultaneous_interval
 from adapt.catalogue import Catalogue, load_catalogue
 from adapt.evaluation import truth_matrix
 from adapt.fairness._intersections import intersection_parity
-from adapt.fairness.mitigation import tradeoff_curve
 from adapt.fairness._outcomes import (
     calibration_figures,
     gender_flip,
     reads_sensitive,
     value_figures,
 )
-from adapt.fairness._parity import GROUPS, rate_parity, situation_strata
+from adapt.fairness._parity import GROUPS, group_means, parity_table, rate_means, situation_strata
+from adapt.fairness._result import CANNOT_JUDGE, FAILED, PASSED, AuditResult, Check
 from adapt.fairness._thresholds import load_thresholds
+from adapt.fairness.mitigation import tradeoff_curve
 from adapt.features import KEYS, decision_points, decision_points_for
 
 TRADEOFF_STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of RateGapCap, for the report's curve
+
+
+@dataclass
+class _Candidate:
+    """A check before judgement: its point, bootstrap replicates and bounds, or why not judged."""
+
+    subject: str
+    name: str
+    value: float
+    replicates: np.ndarray | None
+    bounds: tuple[float, float]
+    n_recommended: int | None = None
+    reason: str | None = None
+    log_scale: bool = True  # a ratio; a gap is judged on its own scale
 
 
 def audit_choices(
@@ -32,7 +57,7 @@ def audit_choices(
     *,
     model=None,
     truth: pd.DataFrame | None = None,
-) -> dict:
+) -> AuditResult:
     """Audit a recommender's choices at the recorded decision points, and the caseworkers'.
 
     Parameters
@@ -55,11 +80,10 @@ def audit_choices(
 
     Returns
     -------
-    dict
-        JSON-ready: ``figures`` (rates per subject), ``values``, ``calibration``, ``flip``,
-        ``intersections``, ``summary``, ``checks`` (subject, name, value, interval, threshold,
-        passed) and ``passed``: every check on the recommender passed and women and men were
-        numerous enough to compare.
+    AuditResult
+        Rates per subject (``figures``) and per family of interventions (``families``),
+        ``values``, ``calibration``, ``flip``, ``intersections``, ``summary``, the ``checks``
+        and the ``verdict``; ``to_json()`` gives audit.json's form.
     """
     thresholds = thresholds or load_thresholds()
     catalogue = catalogue or load_catalogue()
@@ -72,38 +96,26 @@ def audit_choices(
     person = points.keys["person_id"].to_numpy()
     observed = points.treatment.astype(object).to_numpy()
     persons_by_group = {g: int(pd.unique(person[gender == g]).size) for g in (*GROUPS, "unknown")}
-    settings = {
-        "n_bootstrap": thresholds["n_bootstrap"],
-        "level": thresholds["level"],
-        "seed": seed,
-    }
-    result = {
-        "n_decision_points": len(points),
-        "groups": {g: int((gender == g).sum()) for g in (*GROUPS, "unknown")},
-        "persons": persons_by_group,
-        "thresholds": thresholds,
-        "model": None if model is None else _describe(model),
-        "sources": [],
-        "figures": {},
-        "values": [],
-        "calibration": None,
-        "flip": None,
-        "intersections": [],
-        "tradeoff": [],
-        "checks": [],
-    }
-    result["compared"] = min(persons_by_group[g] for g in GROUPS) >= thresholds["min_group_size"]
-    if not result["compared"]:
-        result.update(summary={}, passed=False)
+    settings = {"n_bootstrap": thresholds["n_bootstrap"], "seed": seed}
+    level = thresholds["level"]
+    result = AuditResult(
+        n_decision_points=len(points),
+        groups={g: int((gender == g).sum()) for g in (*GROUPS, "unknown")},
+        persons=persons_by_group,
+        thresholds=thresholds,
+        compared=min(persons_by_group[g] for g in GROUPS) >= thresholds["min_group_size"],
+        model=None if model is None else _describe(model),
+    )
+    if not result.compared:
         return result
 
-    checks = result["checks"]
+    candidates = []
     for subject, choices in (("recommender", chosen), ("behaviour", observed)):
-        table = rate_parity(choices, gender, strata, person, codes, **settings)
-        counts = pd.Series(choices).value_counts()
-        table["n_recommended"] = table["intervention"].map(counts).fillna(0).astype(int)
-        result["figures"][subject] = table.replace({np.nan: None}).to_dict("records")
-        checks += _ratio_checks(subject, table, thresholds)
+        means = rate_means(choices, gender, strata, person, codes, **settings)
+        table = parity_table(means, choices, gender, strata, codes, level)
+        result.figures[subject] = table.replace({np.nan: None}).to_dict("records")
+        result.families[subject] = _family_rates(choices, gender, strata, person, catalogue)
+        candidates += _ratio_candidates(subject, table, means, thresholds)
 
     # Estimates and truth share the model's arm order (the catalogue's without a model).
     arms = list(model.interventions_) if model is not None else codes
@@ -113,21 +125,25 @@ def audit_choices(
         features = _model_features(model, persons, episodes, points)
         values["estimated"] = model.predict(features).to_numpy(float)
         predicted = values["estimated"][np.arange(len(points)), arm(observed)]
-        result["calibration"] = calibration_figures(
-            predicted, points.outcome.to_numpy(float), gender, strata, person, **settings
+        result.calibration, residual = calibration_figures(
+            predicted,
+            points.outcome.to_numpy(float),
+            gender,
+            strata,
+            person,
+            level=level,
+            **settings,
         )
-        checks.append(_calibration_check(result["calibration"], thresholds))
-        result["flip"] = gender_flip(model, features, gender)
+        candidates.append(_calibration_candidate(result.calibration, residual, thresholds))
+        result.flip = gender_flip(model, features, gender)
     if truth is not None:
         values["true"] = truth_matrix(truth, points.keys, arms).to_numpy(float)
     if values:
-        result["sources"] = list(values)
-        result["values"] = _values(
-            values, arm(chosen), arm(observed), gender, strata, person, settings
+        result.sources = list(values)
+        result.values, means = _values(
+            values, arm(chosen), arm(observed), gender, strata, person, level, settings
         )
-        check = _benefit_check(result["values"], result["sources"][0], thresholds)
-        if check is not None:
-            checks.append(check)
+        candidates += _benefit_candidates(result.values, means, result.sources[0], thresholds)
     if model is not None:
         p = pd.DataFrame(values["estimated"], columns=[f"p_{c}" for c in arms])
         curve = tradeoff_curve(
@@ -139,9 +155,9 @@ def audit_choices(
             max_gap=1 - thresholds["similar_rate_ratio"],
             min_recommended=thresholds["min_recommended"],
         )
-        result["tradeoff"] = curve.to_dict("records")
+        result.tradeoff = curve.to_dict("records")
 
-    result["intersections"] = intersection_parity(
+    result.intersections = intersection_parity(
         {"recommender": chosen, "behaviour": observed},
         gender,
         strata,
@@ -150,14 +166,76 @@ def audit_choices(
         codes,
         min_group_size=thresholds["min_group_size"],
         min_recommended=thresholds["min_recommended"],
+        level=level,
         **settings,
     )
-    result["summary"] = _summary(result)
-    result["passed"] = all(c["passed"] for c in checks if c["subject"] == "recommender")
-    return _json_ready(result)
+    result.checks = _judge(candidates, level)
+    result.summary = _summary(result)
+    return result
 
 
-def _values(values, chosen, observed, gender, strata, person, settings) -> list[dict]:
+def _judge(candidates: list[_Candidate], level: float) -> list[Check]:
+    """Each subject's judged candidates on one simultaneous band; the rest cannot be judged."""
+    checks = []
+    for subject in dict.fromkeys(c.subject for c in candidates):
+        family = [c for c in candidates if c.subject == subject]
+        judged = [c for c in family if c.reason is None]
+        if judged:
+            # ratios on the log scale, where their spread is near symmetric; gaps as they are
+            logged = np.array([c.log_scale for c in judged])
+            replicates = np.column_stack([c.replicates for c in judged])
+            point = np.array([c.value for c in judged], dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                replicates[:, logged] = np.log(replicates[:, logged])
+                point[logged] = np.log(point[logged])
+            low, high = simultaneous_interval(replicates, point, level)
+            low[logged], high[logged] = np.exp(low[logged]), np.exp(high[logged])
+            bands = dict(zip(map(id, judged), zip(low, high, strict=True), strict=True))
+        for c in family:
+            interval, status = None, CANNOT_JUDGE
+            if c.reason is None:
+                interval = [float(v) for v in bands[id(c)]]
+                status = FAILED if _outside(*interval, c.bounds) else PASSED
+            checks.append(
+                Check(
+                    subject=c.subject,
+                    name=c.name,
+                    value=c.value,
+                    interval=interval,
+                    threshold=[c.bounds[0], None if np.isinf(c.bounds[1]) else c.bounds[1]],
+                    status=status,
+                    reason=c.reason,
+                    n_recommended=c.n_recommended,
+                )
+            )
+    return checks
+
+
+def _family_rates(choices, gender, strata, person, catalogue: Catalogue) -> list[dict]:
+    """Women's and men's share of recommendations falling in each family of interventions,
+    overall and in a similar situation."""
+    names = list(catalogue.families())
+    family = pd.Index(names).get_indexer(
+        [catalogue.interventions[c].family for c in np.asarray(choices, dtype=object)]
+    )
+    one_hot = sparse.csr_matrix(
+        (np.ones(len(family)), (np.arange(len(family)), family)), shape=(len(family), len(names))
+    )
+    # Point estimates only: the family shares are described, not judged.
+    means = group_means(one_hot, gender, strata, person, n_bootstrap=0)
+    return [
+        {
+            "family": name,
+            "share_woman": means.point[0, 0, j],
+            "share_man": means.point[0, 1, j],
+            "similar_share_woman": means.point[1, 0, j],
+            "similar_share_man": means.point[1, 1, j],
+        }
+        for j, name in enumerate(names)
+    ]
+
+
+def _values(values, chosen, observed, gender, strata, person, level, settings):
     if (chosen < 0).any() or (observed < 0).any():
         raise ValueError("the model has no estimate for some chosen interventions")
     for source, matrix in values.items():
@@ -168,7 +246,7 @@ def _values(values, chosen, observed, gender, strata, person, settings) -> list[
                 f"the {source} values lack {int(missing.sum())} of the choices, "
                 f"first at decision points {np.flatnonzero(missing)[:5].tolist()}"
             )
-    return value_figures(values, chosen, observed, gender, strata, person, **settings)
+    return value_figures(values, chosen, observed, gender, strata, person, level=level, **settings)
 
 
 def _model_features(model, persons, episodes, points) -> pd.DataFrame:
@@ -228,104 +306,98 @@ def _outside(low: float, high: float, bounds: tuple[float, float]) -> bool:
     return bool(high < bounds[0] or low > bounds[1])
 
 
-def _ratio_checks(subject: str, table: pd.DataFrame, thresholds: dict) -> list[dict]:
+def _ratio_candidates(subject: str, table: pd.DataFrame, means, thresholds: dict) -> list:
+    """A rate-ratio check per intervention recommended at all; judged only when it was
+    recommended often enough where women and men share a situation."""
     bound = float(thresholds["similar_rate_ratio"])
-    checks = []
-    for row in table.itertuples(index=False):
-        if row.n_recommended < thresholds["min_recommended"] or not np.isfinite(row.similar_ratio):
+    least = thresholds["min_recommended"]
+    replicates = means.ratio_replicates()[:, 1]  # the similar-situation ratios
+    candidates = []
+    for j, row in enumerate(table.itertuples(index=False)):
+        if row.n_recommended == 0:
             continue
-        interval = [float(row.similar_ratio_lower), float(row.similar_ratio_upper)]
-        checks.append(
-            {
-                "subject": subject,
-                "name": f"similar_rate_ratio[{row.intervention}]",
-                "value": float(row.similar_ratio),
-                "interval": interval,
-                "threshold": [bound, 1 / bound],
-                "passed": not _outside(*interval, (bound, 1 / bound)),
-            }
+        reason = None
+        if row.n_comparable < least:
+            reason = (
+                f"recommended {row.n_comparable} times to women or men in situations both "
+                f"share (to {row.n_woman} women and {row.n_man} men in all); at least "
+                f"{least} needed"
+            )
+        candidates.append(
+            _Candidate(
+                subject=subject,
+                name=f"similar_rate_ratio[{row.intervention}]",
+                value=float(row.similar_ratio),
+                replicates=replicates[:, j],
+                bounds=(bound, 1 / bound),
+                n_recommended=int(row.n_recommended),
+                reason=reason,
+            )
         )
-    return checks
+    return candidates
 
 
-def _benefit_check(records: list[dict], source: str, thresholds: dict) -> dict | None:
-    record = next(
-        r
-        for r in records
+def _benefit_candidates(records: list[dict], means, source: str, thresholds: dict) -> list:
+    j, record = next(
+        (j, r)
+        for j, r in enumerate(records)
         if (r["source"], r["subject"], r["measure"]) == (source, "recommender", "benefit")
     )
     # A ratio means something only when men's benefit is surely positive.
     if not record["similar_man_lower"] > 0:
-        return None
+        return []
     # One-sided: a larger benefit for women narrows the gap caseworkers' choices left.
     bound = float(thresholds["similar_benefit_ratio"])
-    interval = [float(record["similar_ratio_lower"]), float(record["similar_ratio_upper"])]
-    return {
-        "subject": "recommender",
-        "name": f"similar_benefit_ratio[{source}]",
-        "value": float(record["similar_ratio"]),
-        "interval": interval,
-        "threshold": [bound, None],
-        "passed": not _outside(*interval, (bound, np.inf)),
-    }
+    return [
+        _Candidate(
+            subject="recommender",
+            name=f"similar_benefit_ratio[{source}]",
+            value=float(record["similar_ratio"]),
+            replicates=means.ratio_replicates()[:, 1, j],
+            bounds=(bound, np.inf),
+        )
+    ]
 
 
-def _calibration_check(calibration: dict, thresholds: dict) -> dict:
+def _calibration_candidate(calibration: dict, residual, thresholds: dict) -> _Candidate:
     bound = float(thresholds["calibration_gap"])
-    interval = calibration["similar_residual_gap_interval"]
-    return {
-        "subject": "recommender",
-        "name": "calibration_gap",
-        "value": calibration["similar_residual_gap"],
-        "interval": interval,
-        "threshold": [-bound, bound],
-        "passed": not _outside(*interval, (-bound, bound)),
-    }
+    return _Candidate(
+        subject="recommender",
+        name="calibration_gap",
+        value=calibration["similar_residual_gap"],
+        replicates=residual.gap_replicates()[:, 1, 0],
+        bounds=(-bound, bound),
+        log_scale=False,
+    )
 
 
-def _summary(result: dict) -> dict:
+def _summary(result: AuditResult) -> dict:
     """Headline figures: the women-minus-men gap in expected progression before (behaviour) and
-    after (recommender), the benefit ratio, the flip, the worst rate ratios."""
+    after (recommender), the benefit ratio, the flip, the worst judged rate ratios, and how many
+    checks failed or could not be judged."""
     summary = {}
-    for record in result["values"]:
+    for record in result.values:
         source, subject, measure = record["source"], record["subject"], record["measure"]
         if measure == "progression":
             summary[f"{source}_progression_gap_{subject}"] = record["similar_gap"]
         else:
             summary[f"{source}_benefit_ratio"] = record["similar_ratio"]
-    if result["flip"] is not None:
-        summary["flip_changed_share"] = result["flip"]["changed_share"]
-    if result["calibration"] is not None:
-        summary["calibration_gap"] = result["calibration"]["similar_residual_gap"]
-    for subject, table in result["figures"].items():
+    for record in result.families.get("recommender", []):
+        gap = record["similar_share_woman"] - record["similar_share_man"]
+        summary[f"family_share_gap_{record['family']}"] = gap
+    if result.flip is not None:
+        summary["flip_changed_share"] = result.flip["changed_share"]
+    if result.calibration is not None:
+        summary["calibration_gap"] = result.calibration["similar_residual_gap"]
+    for subject in result.figures:
         judged = [
-            r["similar_ratio"]
-            for r in table
-            if r["similar_ratio"] is not None
-            and r["n_recommended"] >= result["thresholds"]["min_recommended"]
+            c.value
+            for c in result.of(subject)
+            if c.status != CANNOT_JUDGE and c.name.startswith("similar_rate_ratio")
         ]
         if judged:
             summary[f"{subject}_lowest_rate_ratio"] = min(judged)
             summary[f"{subject}_highest_rate_ratio"] = max(judged)
-    summary["checks_failed_recommender"] = sum(
-        not c["passed"] for c in result["checks"] if c["subject"] == "recommender"
-    )
-    summary["checks_failed_behaviour"] = sum(
-        not c["passed"] for c in result["checks"] if c["subject"] == "behaviour"
-    )
+        for status in (FAILED, CANNOT_JUDGE):
+            summary[f"checks_{status}_{subject}"] = len(result.of(subject, status))
     return summary
-
-
-def _json_ready(value):
-    """NaN becomes None and numpy scalars plain numbers, all the way down."""
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if not np.isfinite(value) else float(value)
-    return value

@@ -8,7 +8,7 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame
 from sklearn.metrics import brier_score_loss
 
-from adapt.fairness._parity import group_means
+from adapt.fairness._parity import GroupMeans, group_means
 from adapt.features import SENSITIVE
 from adapt.policies import choose_best
 
@@ -26,14 +26,15 @@ def value_figures(
     n_bootstrap: int,
     level: float,
     seed: int,
-) -> list[dict]:
+) -> tuple[list[dict], GroupMeans]:
     """Expected progression under the recommender and under behaviour, and the recommender's
     benefit (its choice's value minus the value of what caseworkers chose), per gender.
 
     `values` maps a source (``estimated``, ``true``) to an (n, arms) matrix of progression
     probabilities; `chosen` and `observed` are arm indices per decision point. One record per
     (source, subject, measure) with women's and men's means overall and in a similar situation,
-    the women-minus-men gap and the women-to-men ratio with intervals, and ``unknown``'s mean.
+    the women-minus-men gap and the women-to-men ratio with intervals, and ``unknown``'s mean;
+    and the `GroupMeans` behind them, a column per record.
     """
     rows = np.arange(len(chosen))
     columns, labels = [], []
@@ -67,7 +68,7 @@ def value_figures(
             record[f"{prefix}ratio_upper"] = ratio_high[i, j]
         record["unknown"] = float(stacked[unknown, j].mean()) if unknown.any() else None
         records.append(record)
-    return records
+    return records, means
 
 
 def calibration_figures(
@@ -81,12 +82,13 @@ def calibration_figures(
     level: float,
     seed: int,
     n_bins: int = 10,
-) -> dict:
+) -> tuple[dict, GroupMeans]:
     """How well the predicted progression of what was done matches what happened, per gender.
 
     ``by_group``: Fairlearn's MetricFrame of n, mean predicted, observed rate and Brier score
     (``unknown`` included); ``gap``: women's (observed - predicted) minus men's in a similar
     situation, with its interval; ``curve``: observed rate per bin of predicted probability.
+    With the `GroupMeans` of the residual behind the gap.
     """
     frame = MetricFrame(
         metrics={
@@ -111,12 +113,13 @@ def calibration_figures(
         .agg(predicted=("predicted", "mean"), observed=("observed", "mean"), n=("bin", "size"))
         .reset_index()
     )
-    return {
+    figures = {
         "by_group": frame.by_group.reset_index().to_dict("records"),
         "similar_residual_gap": float(gap[1, 0]),
         "similar_residual_gap_interval": [float(low[1, 0]), float(high[1, 0])],
         "curve": curve.to_dict("records"),
     }
+    return figures, means
 
 
 def gender_flip(model, features: pd.DataFrame, gender: np.ndarray) -> dict:

@@ -2,20 +2,18 @@
 
 :func:`simulated_data` and :func:`folder_data` give :class:`ExperimentData` with a fingerprint of
 what produced it; :func:`split_persons` keeps each person's history on one side;
-:func:`evaluate_recommender` scores a fitted learner's recommendations on held-out persons and
-:func:`audit_groups` compares them across groups (gender by default), :func:`audit_held_out`
-runs the gender audit that gates the champion; :func:`evaluate_plans` judges the learner's
-k-step plans against the truth of a world simulated in the run.
+:func:`evaluate_recommender` scores a fitted learner's recommendations on held-out persons,
+:func:`audit_held_out` runs the gender audit that gates the champion; :func:`evaluate_plans`
+judges the learner's k-step plans against the truth of a world simulated in the run.
 """
 
 from adapt.pipeline._audit import audit_held_out
 from adapt.pipeline._data import ExperimentData, folder_data, simulated_data, split_persons
-from adapt.pipeline._evaluate import Evaluation, audit_groups, evaluate_recommender
+from adapt.pipeline._evaluate import Evaluation, evaluate_recommender
 from adapt.pipeline._planning import PlanEvaluation, evaluate_plans, planning_skip_reason
 
 __all__ = [
     "Evaluation",
-    "audit_groups",
     "audit_held_out",
     "ExperimentData",
     "evaluate_plans",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adapt.fairness import audit_choices
+from adapt.fairness import AuditResult, audit_choices
 from adapt.features import DecisionPoints
 from adapt.pipeline._data import ExperimentData
 
@@ -16,7 +16,7 @@ def audit_held_out(
     data: ExperimentData,
     thresholds: dict | None = None,
     seed: int = 0,
-) -> dict:
+) -> AuditResult:
     """`adapt.fairness.audit_choices` of `choices` (one per row of `points`, the held-out
     decision points) with the learner's estimates and, on simulated data, the truth."""
     held_out = data.persons["person_id"].isin(points.keys["person_id"])

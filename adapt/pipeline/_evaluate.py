@@ -16,7 +16,6 @@ from adapt.evaluation import (
     qini_auuc,
     truth_matrix,
 )
-from adapt.fairness import FairnessAudit, audit_recommendations
 from adapt.features import DecisionPoints
 from adapt.models import MultiTreatmentLearner
 from adapt.policies import choose_best
@@ -136,43 +135,3 @@ def evaluate_recommender(
                 plot_policy_values(result.tables["policies"], plot_dir / "policy_values.png")
             )
     return result
-
-
-def audit_groups(
-    points: DecisionPoints,
-    choices,
-    persons: pd.DataFrame,
-    *,
-    truth: pd.DataFrame | None = None,
-    model: MultiTreatmentLearner | None = None,
-    sensitive: str = "gender",
-    min_group_size: int = 50,
-) -> FairnessAudit:
-    """The recommendations in `choices` compared across the groups of persons' `sensitive` column.
-
-    Values are the truth's where `truth` is given (simulated data), else `model`'s estimates.
-    The group comes from the persons table, so the audit works when the model never saw it.
-    """
-    if sensitive not in persons:
-        raise ValueError(f"persons has no column {sensitive!r} to audit by")
-    if truth is None and model is None:
-        raise ValueError("audit_groups needs the truth or a model to value the recommendations")
-    group = points.keys["person_id"].map(persons.set_index("person_id")[sensitive])
-    if truth is not None:
-        values = truth_matrix(truth, points.keys)
-        codes = [str(c) for c in values.columns]
-    else:
-        values = model.predict(points.features)
-        codes = list(model.interventions_)
-    values = values.to_numpy(float)
-    rows = np.arange(len(points))
-    chosen = pd.Index(codes).get_indexer(np.asarray(choices, dtype=object))
-    observed = pd.Index(codes).get_indexer(points.treatment.to_numpy())
-    return audit_recommendations(
-        choices,
-        group.astype(object),
-        value_of_choice=values[rows, chosen],
-        value_of_usual=values[rows, observed],
-        min_group_size=min_group_size,
-        catalogue=getattr(model, "catalogue", None),  # its families (the built-in's without)
-    )

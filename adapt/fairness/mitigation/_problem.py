@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from adapt.fairness._parity import stratum_mix
+
 LABELS = ("woman", "man", "unknown")
 _TIE_BREAK = 1e-8  # size of the deterministic nudges that split exactly tied estimates
 _ROUNDING = 1e-12  # equal rates computed two ways differ by float noise, not a gap
@@ -100,15 +102,14 @@ def _tie_breaks(values) -> np.ndarray:
 
 def _weights(strata: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Each row's weight in its group's similar-situation rate, as `rate_parity` standardises:
-    the stratum's share of everyone (over strata holding both women and men) over the group's
-    count in it; 0 for gender unknown and strata holding one group only."""
+    the stratum's share of the common mix (`stratum_mix`) over the group's count in it; 0 for
+    gender unknown and strata holding one group only."""
     n_strata = int(strata.max()) + 1 if len(strata) else 0
     counts = np.bincount(strata * 3 + group, minlength=3 * n_strata).reshape(n_strata, 3)[:, :2]
     both = (counts > 0).all(axis=1)
     if not both.any():
         raise ValueError("gender, strata: no situation stratum holds both women and men")
-    mix = np.where(both, counts.sum(axis=1), 0)
-    mix = mix / mix.sum()
+    mix = stratum_mix(counts)
     with np.errstate(divide="ignore", invalid="ignore"):
         per = np.where(both[:, None], mix[:, None] / counts, 0.0)
     weight = np.zeros(len(group))
