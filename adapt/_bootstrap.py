@@ -66,12 +66,12 @@ def simultaneous_interval(
     """Intervals for every column of `point` that hold *jointly* at `level` (a max-t band).
 
     Each column's deviations from its point are scaled by a robust spread of its replicates
-    (interquartile range / 1.349, so a few replicates at infinity do no harm); the critical
+    (interquartile range / 1.349, so a few outlying replicates do little harm); the critical
     value is the `level` quantile of the largest scaled deviation over the columns. The chance
     that *some* interval misses its figure is then about 1 - `level`, however many columns
-    there are. A column without a finite point or spread (e.g. a log ratio of 0) gets the
-    percentile interval of the same per-column coverage. NaN replicates take no part; a column
-    without replicates gets NaN.
+    there are. A column without a finite point, spread or replicates (e.g. a log ratio of 0,
+    or one whose men's rate is 0 in some replicate) gets the percentile interval of the same
+    per-column coverage. NaN replicates take no part; a column without replicates gets NaN.
     """
     replicates = np.asarray(replicates, dtype=np.float64)
     point = np.asarray(point, dtype=np.float64)
@@ -83,10 +83,11 @@ def simultaneous_interval(
         warnings.simplefilter("ignore", RuntimeWarning)  # a column of only NaN, on purpose
         q25, q75 = np.nanpercentile(replicates, [25, 75], axis=0)
         scale = (q75 - q25) / 1.349
-        regular = np.isfinite(point) & np.isfinite(scale) & (scale > 0)
+        bounded = ~np.isinf(replicates).any(axis=0)
+        regular = np.isfinite(point) & np.isfinite(scale) & (scale > 0) & bounded
         scaled = np.abs(replicates[:, regular] - point[regular]) / scale[regular]
     worst = np.nanmax(np.where(np.isnan(scaled), -np.inf, scaled), axis=1, initial=-np.inf)
-    critical = float(np.quantile(np.where(np.isfinite(worst), worst, np.inf), level))
+    critical = float(np.quantile(worst, level, method="higher"))
     if not np.isfinite(critical):  # no regular column: the normal quantile of a Bonferroni cut
         critical = float(ndtri(1 - (1 - level) / (2 * k)))
     low[regular] = point[regular] - critical * scale[regular]

@@ -161,7 +161,11 @@ def test_the_simulators_planted_assignment_bias_is_flagged_in_behaviour():
     flagged = {
         c.name for c in result.checks if c.subject == "behaviour" and c.status == "failed"
     }
-    assert "similar_rate_ratio[supported_employment]" in flagged
+    # the planted bias steers women away from SE, IPS and work training: one of them is caught,
+    # and nothing else is flagged
+    steered = {"supported_employment", "ips", "work_training_social_enterprise"}
+    steered = {f"similar_rate_ratio[{c}]" for c in (*steered, "work_training_employer")}
+    assert flagged and flagged <= steered
     assert result.passed  # the audited recommender does not inherit it
 
 
