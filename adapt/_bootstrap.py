@@ -54,9 +54,16 @@ def percentile_interval(replicates: np.ndarray, alpha: float) -> tuple[np.ndarra
     if replicates.shape[0] == 0:
         nan = np.full(replicates.shape[1], np.nan)
         return nan, nan.copy()
-    with warnings.catch_warnings():  # a column of only NaN replicates gives NaN, on purpose
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low, high = np.nanpercentile(replicates, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
+    quantiles = [alpha / 2, 1 - alpha / 2]
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column of only NaN gives NaN
+        low, high = np.nanquantile(replicates, quantiles, axis=0)
+        # interpolating next to an infinite replicate gives NaN: take the order statistic there
+        lost = (np.isnan(low) | np.isnan(high)) & (~np.isnan(replicates)).any(axis=0)
+        if lost.any():
+            low[lost], high[lost] = np.nanquantile(
+                replicates[:, lost], quantiles, axis=0, method="inverted_cdf"
+            )
     return low, high
 
 
@@ -87,7 +94,8 @@ def simultaneous_interval(
         regular = np.isfinite(point) & np.isfinite(scale) & (scale > 0) & bounded
         scaled = np.abs(replicates[:, regular] - point[regular]) / scale[regular]
     worst = np.nanmax(np.where(np.isnan(scaled), -np.inf, scaled), axis=1, initial=-np.inf)
-    critical = float(np.quantile(worst, level, method="higher"))
+    worst = worst[worst > -np.inf]  # a replicate with no regular value takes no part
+    critical = float(np.quantile(worst, level, method="higher")) if worst.size else np.inf
     if not np.isfinite(critical):  # no regular column: the normal quantile of a Bonferroni cut
         critical = float(ndtri(1 - (1 - level) / (2 * k)))
     low[regular] = point[regular] - critical * scale[regular]

@@ -105,11 +105,6 @@ def test_percentile_interval_ignores_nan_and_is_nan_without_replicates():
     assert low.shape == high.shape == (3,) and np.isnan(low).all() and np.isnan(high).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: percentile_interval interpolates linearly between infinite replicates "
-    "(inf - inf = NaN), so an unbounded bound comes out NaN ('no replicates') instead of inf",
-)
 def test_percentile_interval_of_partly_infinite_replicates_is_unbounded():
     """10 % of the replicates at +inf (men never given it in those draws): the 95th
     percentile is +inf, not NaN."""
@@ -299,11 +294,6 @@ def test_nan_replicates_take_no_part_and_a_column_without_any_is_nan():
         assert low.shape == (empty.shape[1],) and np.isnan(low).all() and np.isnan(high).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a replicate row whose regular columns are all NaN takes part in the critical "
-    "value's quantile (its largest deviation is -inf), so the band narrows",
-)
 def test_replicate_rows_of_only_nan_take_no_part():
     """20 % of the replicate rows NaN in every column (draws without any shared stratum): the
     band is that of the other rows, whether the NaN rows would count as misses (a wider band) or

@@ -174,10 +174,6 @@ def test_rate_parity_refuses_an_intervention_outside_the_list():
     assert "Z" in str(error.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the names are numpy strings, listed with their repr ([np.str_('Z')])",
-)
 def test_the_refused_interventions_are_listed_plainly():
     with pytest.raises(ValueError, match=r"lacks: \['Z'\]$"):
         rate_parity(["A", "Z"], ["woman", "man"], [0, 0], [1, 2], ["A"], n_bootstrap=0)

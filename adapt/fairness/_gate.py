@@ -265,7 +265,7 @@ def _check_offered(chosen: np.ndarray, points, catalogue: Catalogue) -> None:
     arms = pd.Index(catalogue.intervention_codes).get_indexer(chosen)
     unknown = arms < 0
     if unknown.any():
-        names = sorted(set(chosen[unknown].astype(str)))[:5]
+        names = sorted({str(c) for c in chosen[unknown]})[:5]
         raise ValueError(
             f"recommendations: recommended names interventions the catalogue lacks: {names}"
         )

@@ -8,9 +8,10 @@ because it decides what can be offered at all. A gap that remains is not explain
 men standing in different places.
 
 The common mix weighs each stratum holding both women and men by n_w * n_m / (n_w + n_m), the
-Mantel-Haenszel weight: a stratum with one woman and a hundred men tells as little as one with a
-single woman and a single man, so it cannot swing the figure, and the estimate stays stable when
-the strata are many and thin (sparse-data consistency, unlike weighting by everyone's count).
+Mantel-Haenszel weight: a stratum with one woman and a hundred men weighs about as much as one
+with two women and two men (0.99 against 1), so it cannot swing the figure, and the estimate
+stays stable when the strata are many and thin (sparse-data consistency, unlike weighting by
+everyone's count).
 """
 
 from __future__ import annotations
@@ -240,6 +241,6 @@ def _codes(recommended, interventions: list[str]) -> np.ndarray:
     recommended = np.asarray(recommended, dtype=object)
     chosen = pd.Index(interventions).get_indexer(recommended)
     if (chosen < 0).any():
-        bad = sorted(set(recommended[chosen < 0].astype(str)))[:5]
+        bad = sorted({str(c) for c in recommended[chosen < 0]})[:5]
         raise ValueError(f"recommended names interventions the catalogue lacks: {bad}")
     return chosen
