@@ -334,6 +334,7 @@ def main() -> None:
     from adapt.fairness import load_thresholds
 
     thresholds = load_thresholds(args.thresholds)
+    code = commit()  # the code the run imported, before anyone edits it
     load_before, started = os.getloadavg()[0], time.perf_counter()
     rows = []
     for size in args.sizes:
@@ -352,7 +353,7 @@ def main() -> None:
         f"gender-blind S-learner (default settings, n_jobs={args.n_jobs}); the aware learner on "
         f"the first {args.aware_seeds} seeds. Thresholds: "
         + ", ".join(f"{k} {v}" for k, v in thresholds.items())
-        + f". Code: {commit()}. Whole run {wall / 60:.1f} min on {os.cpu_count()} CPUs "
+        + f". Code: {code}. Whole run {wall / 60:.1f} min on {os.cpu_count()} CPUs "
         f"({platform.machine()}), 1-min load average {load_before:.1f} at the start and "
         f"{os.getloadavg()[0]:.1f} at the end (audit times are inflated by other load; the "
         "counts do not depend on it)."
