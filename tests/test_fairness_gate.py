@@ -158,9 +158,7 @@ def test_the_simulators_planted_assignment_bias_is_flagged_in_behaviour():
     points = decision_points(data["persons"], data["episodes"])
     fair = points.keys.assign(recommended=_by_situation(points))
     result = audit_choices(data["persons"], data["episodes"], fair)
-    flagged = {
-        c.name for c in result.checks if c.subject == "behaviour" and c.status == "failed"
-    }
+    flagged = {c.name for c in result.checks if c.subject == "behaviour" and c.status == "failed"}
     # the planted bias steers women away from SE, IPS and work training: one of them is caught,
     # and nothing else is flagged
     steered = {"supported_employment", "ips", "work_training_social_enterprise"}
