@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from adapt._bootstrap import simultaneous_interval
 from adapt.catalogue import Catalogue, load_catalogue
@@ -24,7 +23,7 @@ from adapt.fairness._outcomes import (
     reads_sensitive,
     value_figures,
 )
-from adapt.fairness._parity import GROUPS, group_means, parity_table, rate_means, situation_strata
+from adapt.fairness._parity import GROUPS, parity_table, rate_means, situation_strata
 from adapt.fairness._result import CANNOT_JUDGE, FAILED, PASSED, AuditResult, Check
 from adapt.fairness._thresholds import load_thresholds
 from adapt.fairness.mitigation import tradeoff_curve
@@ -215,14 +214,9 @@ def _family_rates(choices, gender, strata, person, catalogue: Catalogue) -> list
     """Women's and men's share of recommendations falling in each family of interventions,
     overall and in a similar situation."""
     names = list(catalogue.families())
-    family = pd.Index(names).get_indexer(
-        [catalogue.interventions[c].family for c in np.asarray(choices, dtype=object)]
-    )
-    one_hot = sparse.csr_matrix(
-        (np.ones(len(family)), (np.arange(len(family)), family)), shape=(len(family), len(names))
-    )
+    family = [catalogue.interventions[c].family for c in np.asarray(choices, dtype=object)]
     # Point estimates only: the family shares are described, not judged.
-    means = group_means(one_hot, gender, strata, person, n_bootstrap=0)
+    means = rate_means(family, gender, strata, person, names, n_bootstrap=0)
     return [
         {
             "family": name,
