@@ -148,7 +148,7 @@ def test_a_check_that_cannot_be_judged_is_neither_passed_nor_failed(evil):
     assert ("text undecided", reason) in cells
     assert not any("pass" in css or "fail" in css for css, _ in cells)
     assert "cannot judge" not in failed and ("text fail", "failed") in _Page(failed).cells
-    assert "simultaneous band" in page and "hold jointly over all checks of a subject" in page
+    assert "simultaneous bands" in page and "jointly over all checks of a subject" in page
     assert "1 could not be judged." in page
 
     audit.update(verdict="cannot_judge", passed=None)

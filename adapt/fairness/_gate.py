@@ -314,8 +314,8 @@ def _ratio_candidates(subject: str, table: pd.DataFrame, means, thresholds: dict
         if row.n_comparable < least:
             reason = (
                 f"recommended {row.n_comparable} times to women or men in situations both "
-                f"share (to {row.n_woman} women and {row.n_man} men in all); at least "
-                f"{least} needed"
+                f"share ({row.n_woman} times to women and {row.n_man} to men in all); at "
+                f"least {least} needed"
             )
         candidates.append(
             _Candidate(
