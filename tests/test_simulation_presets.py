@@ -48,14 +48,14 @@ def test_in_the_default_world_the_same_swap_changes_the_histories():
     ("preset", "differ"),
     [
         ("gender_neutral", set()),
-        ("default", {"progress", "jump", "hours"}),
-        ("gender_bias", {"progress", "jump", "hours", "choice"}),
+        ("default", {"progress", "jump", "hours", "exit"}),
+        ("gender_bias", {"progress", "jump", "hours", "exit", "choice"}),
     ],
 )
 def test_gender_enters_no_mechanism_of_the_neutral_world(preset, differ):
     # The mechanisms themselves, at states people reach: identical persons differing only in
-    # gender get the same progression, job-jump and choice probabilities and the same hours in
-    # the neutral world; the other worlds show the test can see a difference.
+    # gender get the same progression, job-jump and choice probabilities, the same hours and the
+    # same exits in the neutral world; the other worlds show the test can see a difference.
     world = World.from_preset(preset)
     dyn = Dynamics(world)
     pop = sample_population(world, CounterRNG(5), np.arange(4000))
@@ -66,6 +66,7 @@ def test_gender_enters_no_mechanism_of_the_neutral_world(preset, differ):
     social_enterprise = world.interventions.index("work_training_social_enterprise")
     chosen = np.full(len(pop), social_enterprise)
     days, z = np.full(len(pop), 70), np.zeros(len(pop))
+    u = (np.arange(len(pop)) + 0.5) / len(pop)  # exit uniforms spread over (0, 1)
 
     def mechanisms(gender):
         p = dataclasses.replace(pop, gender=np.full(len(pop), gender))
@@ -75,6 +76,7 @@ def test_gender_enters_no_mechanism_of_the_neutral_world(preset, differ):
             "jump": dyn.step_outcomes(p, state, arms, progress).p_jump,
             "choice": dyn.behaviour_probabilities(p, state),
             "hours": dyn.hours(p, chosen, days, z),
+            "exit": dyn.exit_reasons(p, state, chosen, days, False, u, u[::-1]),
         }
 
     women, men = mechanisms(WOMAN), mechanisms(MAN)

@@ -87,6 +87,12 @@ class StepOutcomes:
         return progressed, np.where(progressed, up, np.where(back, step - 1, step))
 
 
+def _shift_logit(p: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """`p` with its logit moved by `shift`, in odds form so that p = 0 and p = 1 stay put."""
+    scaled = p * np.exp(shift)
+    return scaled / (1 - p + scaled)
+
+
 class Dynamics:
     """The world's mechanics, precompiled to arrays over the catalogue's interventions."""
 
@@ -212,13 +218,12 @@ class Dynamics:
                     self.family[np.maximum(s.previous_last, 0)], self.family[np.maximum(s.last, 0)]
                 ]
             )
-        woman = pop.gender == WOMAN
-        # Labour-market inequality (MIA): the gaps are largest where SE and work training lead on.
-        # MIA found case management nearly equal: coordination offsets part of the penalty.
-        coordinated = s.done_family[:, self.coordination_family]
-        on_the_market = woman * (step >= 2) * (1 - pr["coordination_offsets_penalty"] * coordinated)
-        market = col(self.employment, -pr["women_market_penalty"] * on_the_market) + col(
-            self.work_training, -pr["women_work_training_penalty"] * on_the_market
+        # Labour-market inequality (MIA): women's work training from step 2 up leads on less often,
+        # to a job or to a programme alike (MIA: women's work training ended in both less often).
+        # SE/IPS's penalty acts on the job outcome instead (step_outcomes).
+        market = col(
+            self.work_training,
+            -pr["women_work_training_penalty"] * (step >= 2) * self._women_on_the_market(pop, s),
         )
         return (
             base[:, None]
@@ -226,6 +231,13 @@ class Dynamics:
             + knobs["order_effect_scale"] * order_term
             + market
         )
+
+    def _women_on_the_market(self, pop: Population, s: State) -> np.ndarray:
+        """1 for women, 0 for everyone else, less the share coordination lifts once had (MIA found
+        case management's gender gap small where SE's and work training's were large)."""
+        coordinated = s.done_family[:, self.coordination_family]
+        offset = self.world.params["progress"]["coordination_offsets_penalty"]
+        return (pop.gender == WOMAN) * (1 - offset * coordinated)
 
     def progress_probabilities(self, pop: Population, s: State) -> np.ndarray:
         return expit(self.progress_logits(pop, s))
@@ -256,9 +268,16 @@ class Dynamics:
             * np.where(pop.coordination_need, pr["need_job_jump_factor"], 1.0)
         )
         employment, training = self.employment[chosen], self.work_training[chosen]
+        # Women's SE/IPS progresses as often as men's, but ends in a job less often: the penalty
+        # takes logit off the job outcome, and a progression without a job is one step up (from
+        # step 2, to an ordinary programme). MIA: women went to programmes more, to work less.
+        to_work = _shift_logit(
+            pr["jump_to_work"] * job_odds,
+            -pr["women_market_penalty"] * per(self._women_on_the_market(pop, s)),
+        )
         p_jump = np.where(
             employment,
-            pr["jump_to_work"] * job_odds,
+            to_work,
             np.where(
                 training,
                 pr["work_training_to_job"] * job_odds,
@@ -398,10 +417,13 @@ class Dynamics:
         at3 = (step == 3) & (u_exit < ex["work_preparatory_exit"])
         reason[at3] = WORK_PREP
         # Other ways out, for those still in: one uniform split into competing hazards.
+        # Women drop out less: MIA's gaps imply that outside work training women ended in
+        # progression more often than men (docs/simulator.md, section 6).
         p_drop = expit(
             ex["dropout_intercept"]
             + ex["dropout_health"] * s.health
             + ex["dropout_readiness"] * s.readiness
+            + ex["dropout_women"] * (pop.gender == WOMAN)
         )
         p_sick = expit(
             ex["sickness_compensation_intercept"] + ex["sickness_compensation_health"] * s.health
