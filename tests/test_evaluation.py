@@ -418,10 +418,11 @@ def _features(d: dict) -> tuple[pd.DataFrame, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def logged():
-    """20k simulated persons with propensity and outcome models fitted by logistic regression."""
+    """26k simulated persons (about 55k episodes) with propensity and outcome models fitted by
+    logistic regression."""
     from sklearn.linear_model import LogisticRegression
 
-    d = simulate(20_000, seed=11)
+    d = simulate(26_000, seed=11)
     ep, x = _features(d)
     obs = pd.Index(CODES).get_indexer(ep["intervention"])
     available = CAT.availability().loc[

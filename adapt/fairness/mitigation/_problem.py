@@ -24,6 +24,8 @@ class _Problem:
         self.nudged = _nudged(values, group)
         self.group, self.weight, self.min_recommended = group, weight, min_recommended
         self.rows = np.arange(len(values))
+        # as the audit counts: women's and men's rows in strata holding both
+        self.comparable = (group < 2) & (weight > 0)
         # per arm and group: the rows that count in the group's rate and are offered the arm
         counted = [(group == g) & (weight > 0) for g in (0, 1)]
         offered = ~np.isnan(values)
@@ -42,10 +44,11 @@ class _Problem:
         return float(self.scores[self.rows, chosen].mean())
 
     def rates(self, chosen) -> tuple[np.ndarray, np.ndarray]:
-        """(2, arms) similar-situation rates of women and men, and counts per arm."""
+        """(2, arms) similar-situation rates of women and men, and per arm the count of
+        recommendations they rest on (the audit's ``n_comparable``)."""
         k = self.n_arms
         cells = np.bincount(self.group * k + chosen, weights=self.weight, minlength=3 * k)
-        return cells[: 2 * k].reshape(2, k), np.bincount(chosen, minlength=k)
+        return cells[: 2 * k].reshape(2, k), np.bincount(chosen[self.comparable], minlength=k)
 
     def gaps(self, chosen) -> tuple[np.ndarray, np.ndarray]:
         """Per arm: the gap (0 where neither group is recommended it) and the count."""
