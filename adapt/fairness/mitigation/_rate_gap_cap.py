@@ -39,8 +39,9 @@ class RateGapCap(BaseEstimator):
     ----------
     max_gap : float, optional
         The largest gap allowed, for every intervention recommended at least `min_recommended`
-        times to women or men in situations both share: ``1 - min(ratio, 1 / ratio)`` of the women/men ratio of similar-situation rates,
-        in [0, 1]. By default ``1 - similar_rate_ratio`` of the audit's thresholds (0.2).
+        times to women or men in situations both share: ``1 - min(ratio, 1 / ratio)`` of the
+        women/men ratio of similar-situation rates, in [0, 1]. By default
+        ``1 - similar_rate_ratio`` of the audit's thresholds (0.2).
     strength : float, optional
         Instead of `max_gap`: the share in [0, 1] of the greedy choices' largest gap to close.
         0 keeps the greedy choices, 1 asks for equal similar-situation rates (as near as whole
