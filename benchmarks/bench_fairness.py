@@ -24,7 +24,8 @@ Detection (bias planted, so a failed check is a catch):
   replaced by her best other option by the learner's own estimate. Caught when a check on one of
   those interventions fails.
 - ``gender_bias``: the preset's caseworkers steer women away from SE, IPS and work training
-  (logit 0.8); caught when a *behaviour* check on one of them fails.
+  (logit 0.8); caught when a *behaviour* check on one of them fails. Their recorded choices do
+  not depend on the split, so this audit reads every person (as ``adapt audit --data`` does).
 
 For every world, size and seed: simulate, split 70/30 by person, fit a gender-blind S-learner
 (``include_sensitive=False``, default settings) on the training persons, recommend at every test
@@ -232,12 +233,23 @@ def run_seed(size: int, seed: int, thresholds: dict, n_jobs: int, aware: bool) -
     recs = recommend_for_decisions(blind, test["persons"], test["episodes"])
     rows.append(audit_row("neutral_confounded", size, seed, "blind", test, recs, blind, thresholds))
 
-    train, test = split(simulate(size, seed=seed, preset="gender_bias"), seed)
+    # Caseworkers' choices do not depend on the split: their audit reads every person, as
+    # `adapt audit --data` does; the recommender's choices there are the blind learner's.
+    everyone = simulate(size, seed=seed, preset="gender_bias")
+    train, _ = split(everyone, seed)
     blind = fitted(train, False)
-    recs = recommend_for_decisions(blind, test["persons"], test["episodes"])
+    recs = recommend_for_decisions(blind, everyone["persons"], everyone["episodes"])
     rows.append(
         audit_row(
-            "gender_bias", size, seed, "blind", test, recs, blind, thresholds, ("behaviour", job)
+            "gender_bias",
+            size,
+            seed,
+            "blind",
+            everyone,
+            recs,
+            blind,
+            thresholds,
+            ("behaviour", job),
         )
     )
     return rows
