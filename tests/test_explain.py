@@ -26,7 +26,7 @@ N_ROWS = 120
 def points():
     from adapt.simulation import simulate
 
-    data = simulate(300, seed=5, truth=False)
+    data = simulate(1000, seed=5, truth=False)
     return decision_points(data["persons"], data["episodes"])
 
 

@@ -95,7 +95,7 @@ def test_changing_the_choice_in_the_simulator_changes_no_feature_of_that_decisio
     simulator's own rules (timing of overlapping starts included): row `switch_at` must be the
     same in both, whatever was chosen there."""
     oracle = Oracle(seed=salt)
-    runs = [oracle.rollout(_hashed_policy(salt, at), n_persons=400) for at in (None, switch_at)]
+    runs = [oracle.rollout(_hashed_policy(salt, at), n_persons=1000) for at in (None, switch_at)]
     points = [decision_points(r.persons, r.episodes, history="ordered") for r in runs]
     rows, chosen = [], []
     for p in points:
