@@ -369,15 +369,53 @@ def _recommender(source: str):
         raise click.BadParameter(str(error), param_hint="'--model'") from None
 
 
+def _selection_table(auto) -> str:
+    """What `auto` scored and chose, for the terminal."""
+    table = auto.cv_results_.set_index("candidate")
+    lines = [
+        "candidate              status                 DR value [90 % interval]  "
+        "gain over reference (joint band)"
+    ]
+    for name, row in table.iterrows():
+        if row["status"].startswith("skipped"):
+            lines.append(f"{name:<22} {row['status']}")
+            continue
+        lines.append(
+            f"{name:<22} {row['status']:<22} {row['value']:.3f} [{row['low']:.3f}, "
+            f"{row['high']:.3f}]     {row['gain']:+.3f} [{row['gain_low']:+.3f}, "
+            f"{row['gain_high']:+.3f}]"
+        )
+    chosen = table.loc[auto.best_candidate_]
+    lines.append(
+        f"caseworkers (observed) {auto.caseworkers_value_:.3f}; the chosen gains "
+        f"{chosen['over_caseworkers']:+.3f} [{chosen['over_caseworkers_low']:+.3f}, "
+        f"{chosen['over_caseworkers_high']:+.3f}] over them"
+    )
+    if auto.fallback_:
+        lines.append(
+            "no candidate beats the caseworkers by more than its interval: the model "
+            "recommends the usual path"
+        )
+    return "\n".join(lines)
+
+
 @main.command()
 @_data_option
 @click.option(
     "--learner",
-    type=click.Choice(["s", "t", "x", "dr", "sequence"]),
+    type=click.Choice(["s", "t", "x", "dr", "sequence", "auto"]),
     default="s",
     show_default=True,
-    help="Learner: a meta-learner (s, t, x, dr) or the sequence learner, which reads the "
-    "ordered history.",
+    help="Learner: a meta-learner (s, t, x, dr), the sequence learner, which reads the "
+    "ordered history, or auto, which chooses among them (and their settings) by a "
+    "truth-free criterion computed out of fold, and prints every candidate's score.",
+)
+@click.option(
+    "--budget-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="With --learner auto: seconds the search may take (candidates in order, the "
+    "reference always); all candidates when not given.",
 )
 @click.option(
     "--out",
@@ -402,7 +440,9 @@ def _recommender(source: str):
 )
 @_catalogue_option
 @_overwrite_option
-def train(data, learner, out, seed, n_bags, include_sensitive, catalogue, overwrite):
+def train(
+    data, learner, budget_seconds, out, seed, n_bags, include_sensitive, catalogue, overwrite
+):
     """Fit a multi-treatment uplift model on every decision point in DATA.
 
     With --catalogue the model is trained for that catalogue and carries it: recommend, plan,
@@ -411,10 +451,17 @@ def train(data, learner, out, seed, n_bags, include_sensitive, catalogue, overwr
     from adapt.features import decision_points
     from adapt.models import make_learner, save_model
     from adapt.planning import StepTransitions
+    from adapt.selection import AutoLearner
 
+    if budget_seconds is not None and learner != "auto":
+        raise click.BadParameter("only --learner auto searches", param_hint="'--budget-seconds'")
     _refuse_existing(out, overwrite)
     persons, episodes = _read_valid_tables(data, catalogue)
-    model = make_learner(learner, random_state=seed, n_bags=n_bags, catalogue=catalogue)
+    common = {"random_state": seed, "n_bags": n_bags, "catalogue": catalogue}
+    if learner == "auto":
+        model = AutoLearner(budget_seconds=budget_seconds, **common)
+    else:
+        model = make_learner(learner, **common)
     points = decision_points(
         persons,
         episodes,
@@ -426,12 +473,23 @@ def train(data, learner, out, seed, n_bags, include_sensitive, catalogue, overwr
     described = {"data": str(data), "n_decision_points": len(points), "seed": seed}
     if catalogue is not None:
         described["catalogue"] = catalogue.source
+    if learner == "auto":
+        click.echo(_selection_table(model))
+        described["selection"] = {
+            "chosen": model.best_candidate_,
+            "recommends_usual_path": model.fallback_,
+            "candidates": model.cv_results_.to_dict("records"),
+        }
+        label = f"{model.best_candidate_}, chosen by auto,"
+        model = model.best_estimator_
+    else:
+        label = f"the {learner}-learner"
     with staged(out, overwrite) as folder:
         save_model(model, folder, **described)
         # what `adapt plan` needs besides the model
         StepTransitions.fit(episodes, catalogue).save(folder)
     click.echo(
-        f"trained the {learner}-learner on {len(points):,} decision points "
+        f"trained {label} on {len(points):,} decision points "
         f"of {persons.shape[0]:,} persons; saved to {out}"
     )
 

@@ -4,8 +4,10 @@ With the ground truth (simulated data): :func:`truth_matrix`, :func:`policy_valu
 :func:`random_policy_value`, :func:`baseline_choices`, :func:`regret_closure` and
 :func:`compare_policies`, and :func:`interval_coverage` for intervals. Without it: :func:`ips`,
 :func:`snips`, :func:`doubly_robust` and :func:`off_policy_value` (with a person-clustered
-bootstrap interval), and :func:`qini_auuc` for uplift rankings. :func:`plot_qini_curves` and
-:func:`plot_policy_values` write PNG files. For k-step plans: :func:`planning_report` and
+bootstrap interval), and :func:`qini_auuc` for uplift rankings. To choose among learners
+without the truth: :func:`cross_fitted_nuisances`, :func:`out_of_fold_choices` and
+:func:`score_candidates`. :func:`plot_qini_curves` and :func:`plot_policy_values` write PNG
+files. For k-step plans: :func:`planning_report` and
 :func:`plan_gain_closure`, with :func:`open_loop_value`, :func:`closed_loop_value` and
 :func:`behaviour_value` against the oracle's truth.
 """
@@ -35,23 +37,34 @@ from adapt.evaluation._policy import (
     random_policy_value,
     regret_closure,
 )
+from adapt.evaluation._selection import (
+    Nuisances,
+    cross_fitted_nuisances,
+    dr_terms,
+    out_of_fold_choices,
+    score_candidates,
+)
 from adapt.evaluation._truth import truth_matrix
 from adapt.evaluation._uplift import QiniResult, qini_auuc
 
 __all__ = [
     "BASELINES",
     "IntervalCoverage",
+    "Nuisances",
     "OffPolicyEstimate",
     "QiniResult",
     "baseline_choices",
     "behaviour_value",
     "closed_loop_value",
     "compare_policies",
+    "cross_fitted_nuisances",
     "doubly_robust",
+    "dr_terms",
     "interval_coverage",
     "ips",
     "off_policy_value",
     "open_loop_value",
+    "out_of_fold_choices",
     "plan_gain_closure",
     "planning_report",
     "plot_plan_values",
@@ -62,6 +75,7 @@ __all__ = [
     "random_policy_value",
     "regret_closure",
     "repeatable_flags",
+    "score_candidates",
     "snips",
     "truth_matrix",
 ]

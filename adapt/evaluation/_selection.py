@@ -1,6 +1,6 @@
 """A truth-free criterion to choose among learners: the cross-fitted doubly robust value.
 
-Prototype (issue [J], items 1 and 5). For each person-grouped fold a candidate is fitted on the
+For each person-grouped fold a candidate is fitted on the
 other folds and recommends the best offered intervention on the held-out rows; that choice is
 scored with a doubly robust estimate whose nuisances (behaviour propensities ``e`` and outcome
 model ``mu``) are *shared*: one S-learner per fold, fitted on the other folds, the same for every
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from adapt._bootstrap import bootstrap_ratios, percentile_interval
+from adapt._bootstrap import bootstrap_ratios, percentile_interval, simultaneous_interval
 from adapt.evaluation._off_policy import _prepare, _terms
 from adapt.evaluation._validate import group_codes
 from adapt.models import make_learner
@@ -159,3 +159,79 @@ def policy_value_out_of_fold(
         choices, treatment, y, groups, nuisances, n_bootstrap=n_bootstrap, clip=clip, seed=seed
     )
     return SelectionScore(value, low, high, float(np.mean(y)), choices, seconds)
+
+
+def dr_terms(choices, treatment, y, nuisances: Nuisances, clip: float | None = 0.01) -> np.ndarray:
+    """Per row, the doubly robust term of `choices` under `nuisances`: their mean is the value."""
+    d = _prepare(
+        np.asarray(choices, dtype=object),
+        np.asarray(treatment, dtype=object),
+        np.asarray(y, dtype=float),
+        nuisances.e,
+        nuisances.mu,
+        nuisances.codes,
+        clip,
+    )
+    return _terms("dr", d)[0]
+
+
+def score_candidates(
+    choices: dict[str, np.ndarray],
+    treatment,
+    y,
+    groups,
+    nuisances: Nuisances,
+    reference: str,
+    *,
+    level: float = 0.9,
+    n_bootstrap: int = 500,
+    clip: float | None = 0.01,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Every candidate's out-of-fold DR value, and its gains over the `reference` candidate and
+    over the caseworkers, with intervals from one person bootstrap shared by all.
+
+    Pairing is what makes small differences visible: two policies that agree on most rows share
+    most of their noise, which a difference of separate intervals would count twice. The gains
+    over the reference hold jointly at `level` (a max-t band over the challengers), so the more
+    candidates, the more a challenger must gain to be believed. The caseworkers' value is the
+    mean observed outcome (their policy is the one the data followed).
+
+    Returns one row per candidate (in the order given): ``value``, ``low``, ``high``,
+    ``gain``/``gain_low``/``gain_high`` (over the reference; 0 for itself) and
+    ``over_caseworkers``/``over_caseworkers_low``/``over_caseworkers_high``.
+    """
+    if reference not in choices:
+        raise ValueError(f"reference {reference!r} is not a candidate; got {sorted(choices)}")
+    names = list(choices)
+    y = np.asarray(y, dtype=float)
+    terms = np.column_stack([dr_terms(choices[n], treatment, y, nuisances, clip) for n in names])
+    ref = names.index(reference)
+    columns = np.column_stack([terms, terms - terms[:, [ref]], terms - y[:, None]])
+    codes, n_groups = group_codes(np.asarray(groups), len(y))
+    reps = bootstrap_ratios(columns, np.ones_like(columns), codes, n_groups, n_bootstrap, seed)
+    point = columns.mean(axis=0)
+    k = len(names)
+    low, high = percentile_interval(reps[:, :k], 1 - level)
+    others = [j for j in range(k) if j != ref]
+    gain_low, gain_high = np.zeros(k), np.zeros(k)
+    if others:
+        cols = [k + j for j in others]
+        gain_low[others], gain_high[others] = simultaneous_interval(
+            reps[:, cols], point[cols], level
+        )
+    cw_low, cw_high = percentile_interval(reps[:, 2 * k :], 1 - level)
+    return pd.DataFrame(
+        {
+            "value": point[:k],
+            "low": low,
+            "high": high,
+            "gain": point[k : 2 * k],
+            "gain_low": gain_low,
+            "gain_high": gain_high,
+            "over_caseworkers": point[2 * k :],
+            "over_caseworkers_low": cw_low,
+            "over_caseworkers_high": cw_high,
+        },
+        index=pd.Index(names, name="candidate"),
+    )

@@ -48,8 +48,9 @@ class MultiTreatmentLearner(BaseEstimator):
     n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings of every
         base model.
     n_bags : int
-        Half-samples of persons; the estimate averages them and their spread gives intervals
-        (at least 2 for intervals).
+        Half-samples of persons; the estimate averages them and their spread gives intervals.
+        With 1 the one model is fitted on all rows and gives no intervals (for quick fits, such
+        as the folds of `adapt.selection`).
     n_folds : int
         Folds for cross-fitting nuisance models (by person).
     interval_level : float
@@ -67,6 +68,10 @@ class MultiTreatmentLearner(BaseEstimator):
     """
 
     nuisance_models: ClassVar[tuple[str, ...]] = ()
+    # Set True (on the fitted learner) by `adapt.selection` when its recommendations did not
+    # surely beat the caseworkers': callers then keep the usual path (adapt.policies, the
+    # recommender).
+    recommends_usual_path_: bool = False
     # The history its features summarise: "summary" or "ordered" (see `decision_points`).
     history: ClassVar[str] = "summary"
 
@@ -110,7 +115,12 @@ class MultiTreatmentLearner(BaseEstimator):
         available = self._available(X)
         self.propensity_ = self._propensity(n_folds=1).fit(X, t, available, groups)
         self.estimators_ = []
-        halves = half_samples(len(X), groups, self.n_bags, self.random_state)
+        # One bag has no spread to give intervals: it is fitted on all rows, not on a half.
+        halves = (
+            [np.arange(len(X))]
+            if self.n_bags == 1
+            else half_samples(len(X), groups, self.n_bags, self.random_state)
+        )
         for b, rows in enumerate(halves):
             self.estimators_.append(
                 self._fit_one(

@@ -27,7 +27,10 @@ def recommend_for_decisions(
     if min_uplift is not None:
         usual = model.usual_path(points.features)
         uplift_lower, _ = model.predict_uplift_interval(points.features)
-    recommended = choose_best(p, usual, uplift_lower, min_uplift)
+    if model.recommends_usual_path_:  # see adapt.selection: nothing beat the caseworkers
+        recommended = model.usual_path(points.features).rename("recommended")
+    else:
+        recommended = choose_best(p, usual, uplift_lower, min_uplift)
     estimates = p
     if interval is not None:
         lower, upper = model.predict_interval(points.features, level=interval)

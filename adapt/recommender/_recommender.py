@@ -282,8 +282,11 @@ class Recommender:
     def _answer(self, request, values, X, estimates, plans, reasons) -> Recommendation:
         lang, catalogue = request.lang, self.catalogue
         codes = self._codes
-        ranked = estimates.ranked(0)[: request.k]
         usual = int(estimates.usual[0])
+        ranked = estimates.ranked(0)
+        if self.model.recommends_usual_path_:  # see adapt.selection: the usual path first
+            ranked = np.r_[usual, ranked[ranked != usual]]
+        ranked = ranked[: request.k]
         sentences = Sentences(catalogue, lang)
         if reasons:
             contributions = arm_contributions(self.model, X, np.r_[ranked, usual])
@@ -310,7 +313,8 @@ class Recommender:
                     else [],
                 )
             )
-        confident = any(o.uplift_interval.lower > 0 for o in options)
+        fallback = self.model.recommends_usual_path_
+        confident = not fallback and any(o.uplift_interval.lower > 0 for o in options)
         step = int(values["current_step"])
         plan = [
             PlannedStep(
@@ -332,7 +336,7 @@ class Recommender:
             ),
             model_version=self.version,
             confident=confident,
-            notice=None if confident else _NOT_CONFIDENT[lang],
+            notice=_USUAL_PATH[lang] if fallback else None if confident else _NOT_CONFIDENT[lang],
             lang=lang,
         )
 
@@ -342,6 +346,14 @@ _NOT_CONFIDENT = {
     "Prata med din handläggare om vad som passar dig.",
     "en": "None of the interventions is clearly better than the usual path. "
     "Talk to your caseworker about what suits you.",
+}
+
+
+_USUAL_PATH = {
+    "sv": "Uppgifterna visar inte att någon insats ger bättre utfall än den vanliga vägen, "
+    "så den föreslås först. Prata med din handläggare om vad som passar dig.",
+    "en": "The data do not show any intervention doing better than the usual path, so it "
+    "comes first. Talk to your caseworker about what suits you.",
 }
 
 

@@ -1,0 +1,61 @@
+"""The learners `auto` chooses among: a learner and its LightGBM settings, each by a name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adapt.features import ordered_columns
+from adapt.models import LEARNERS, make_learner
+
+# Fewer, larger leaves: what small registers (a few thousand persons) support.
+REGULARISED = {"num_leaves": 7, "min_child_samples": 100, "n_estimators": 300}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A learner (short name, see `adapt.models.make_learner`) with settings, named
+    ``learner/setting``."""
+
+    learner: str
+    setting: str = "default"
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.learner not in LEARNERS:
+            raise ValueError(
+                f"candidate learner {self.learner!r} is unknown; expected one of {sorted(LEARNERS)}"
+            )
+
+    @property
+    def name(self) -> str:
+        return f"{self.learner}/{self.setting}"
+
+    @property
+    def reads_order(self) -> bool:
+        return LEARNERS[self.learner].history == "ordered"
+
+    def make(self, **common):
+        return make_learner(self.learner, **{**common, **self.params})
+
+    def columns(self, X):
+        """The columns of ordered-history features `X` this candidate reads."""
+        if self.reads_order:
+            return X
+        return X.drop(columns=[c for c in ordered_columns() if c in X])
+
+
+def default_candidates() -> list[Candidate]:
+    """The default search space, the reference first, then by what they cost to score.
+
+    The S-learner with the library's settings is the reference: on every world measured it was
+    the most reliable, so another candidate replaces it only with evidence (see `AutoLearner`).
+    """
+    return [
+        Candidate("s"),
+        Candidate("s", "regularised", REGULARISED),
+        Candidate("sequence"),
+        Candidate("sequence", "regularised", REGULARISED),
+        Candidate("dr", "regularised", REGULARISED),
+        Candidate("t", "regularised", REGULARISED),
+        Candidate("x", "regularised", REGULARISED),
+    ]
