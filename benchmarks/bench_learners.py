@@ -19,7 +19,9 @@ multiclass model, p_a = control outcome model + effect. econml-dr: one-hot featu
 cv=2 grouped by person; p_a = p_control + effect, p_control from its own regression nuisance
 (`models_regression`, every treatment dummy 0) averaged over folds. metalearners-dr: n_folds=2 (no
 person groups), p_a = its control conditional average outcome + its DR effect. Other settings are
-the packages' defaults; peer probabilities are not clipped to [0, 1].
+the packages' defaults; peer probabilities are not clipped to [0, 1]. econml-policy-tree:
+`DRPolicyTree` (max_depth=3, cv=2 grouped by person, the same LightGBM nuisances) gives a choice,
+not probabilities: a 0/1 column per offered intervention (see `econml_policy_tree`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 OURS = ("adapt-s", "adapt-t", "adapt-x", "adapt-dr")
-PEERS = ("plain-s", "causalml-x", "causalml-t", "econml-dr", "metalearners-dr")
+PEERS = (
+    "plain-s",
+    "causalml-x",
+    "causalml-t",
+    "econml-dr",
+    "metalearners-dr",
+    "econml-policy-tree",
+)
 PRESETS = ("default", "order_effects", "strong_confounding", "unobserved_confounder")
 SEEDS = {"default": 1, "order_effects": 2, "strong_confounding": 3, "unobserved_confounder": 4}
 TARGET_RC, AIM_RC, TARGET_FIT_RATIO, SEED, ARM = 0.85, 0.90, 3.0, 0, "__intervention__"
@@ -211,6 +220,37 @@ def econml_dr(X, t, y, groups):
     return predict
 
 
+def econml_policy_tree(X, t, y, groups):
+    """A choice, not probabilities: 1.0 on the recommended offered intervention, 0.0 on the other
+    offered ones, NaN where not offered (the benchmark's argmax then scores the choice; its Qini
+    on these 0/1 columns means little). Where the tree's pick is not offered in the row's region,
+    the offered intervention with the highest value in the row's leaf (the tree's own DR estimate
+    relative to the control arm, control 0) is taken; arms never seen in training get no value."""
+    from econml.policy import DRPolicyTree
+
+    (cls, params), (reg, _), control = lgbm(), lgbm("regressor"), control_of(t)
+    order = [control, *(a for a in codes() if a != control and a in set(t))]
+    model = DRPolicyTree(
+        model_regression=reg(**params),  # no discrete_outcome here: a regressor on the 0/1 outcome
+        model_propensity=cls(**params),
+        categories=order,
+        cv=2,
+        max_depth=3,
+        random_state=SEED,
+    )
+    model.fit(y, t, X=numeric(X), groups=groups)
+
+    def predict(X):
+        leaf = model.policy_model_.predict_value(numeric(X))  # (n, len(order)), control = 0
+        value = np.full((len(X), len(codes())), -np.inf)
+        value[:, [codes().index(a) for a in order]] = leaf
+        offered = available(X)
+        pick = np.where(offered, value, -np.inf).argmax(axis=1)
+        return np.where(offered, (np.arange(len(codes())) == pick[:, None]).astype(float), np.nan)
+
+    return predict
+
+
 def metalearners_shim(cls, reg):
     """metalearners 0.13 predates scikit-learn 1.7: it reads `_estimator_type` off model classes
     and calls is_classifier/is_regressor on classes and on its own wrapper. Restore the attribute
@@ -262,6 +302,7 @@ METHODS = {
     "causalml-t": causalml_t,
     "econml-dr": econml_dr,
     "metalearners-dr": metalearners_dr,
+    "econml-policy-tree": econml_policy_tree,
 }
 
 
