@@ -427,9 +427,9 @@ def _selection_table(auto) -> str:
 @click.option(
     "--n-bags",
     type=click.IntRange(min=2),
-    default=5,
-    show_default=True,
-    help="Half-samples of persons behind each estimate and its interval.",
+    default=None,
+    help="Half-samples of persons behind each estimate and its interval [default: 5; with "
+    "--learner auto 10 below 10,000 persons, else 5].",
 )
 @click.option(
     "--include-sensitive/--exclude-sensitive",
@@ -457,7 +457,9 @@ def train(
         raise click.BadParameter("only --learner auto searches", param_hint="'--budget-seconds'")
     _refuse_existing(out, overwrite)
     persons, episodes = _read_valid_tables(data, catalogue)
-    common = {"random_state": seed, "n_bags": n_bags, "catalogue": catalogue}
+    common = {"random_state": seed, "catalogue": catalogue}
+    if n_bags is not None:
+        common["n_bags"] = n_bags
     if learner == "auto":
         model = AutoLearner(budget_seconds=budget_seconds, **common)
     else:

@@ -1,5 +1,7 @@
 """The `adapt` command line: generate, validate, calibrate, and --help everywhere."""
 
+import json
+
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -233,6 +235,37 @@ def test_calibrate_mistakes_end_in_one_line(args, message):
     result = CliRunner().invoke(main, ["calibrate", *args])
     assert result.exit_code == 2 or result.exit_code == 1
     assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_train_auto_prints_every_candidate_and_records_the_choice(generated, tmp_path):
+    out, _ = generated
+    model = tmp_path / "auto"
+    trained = CliRunner().invoke(
+        main,
+        ["train", "--data", str(out), "--learner", "auto", "--out", str(model), "--n-bags", "2"],
+    )
+    assert trained.exit_code == 0, trained.output
+    card = json.loads((model / "model.json").read_text())
+    selection = card["selection"]
+    names = [c["candidate"] for c in selection["candidates"]]
+    assert names[0] == "s/default" and selection["chosen"] in names
+    for name in names:  # printed with its status
+        assert name in trained.output
+    assert f"trained {selection['chosen']}, chosen by auto" in trained.output
+    recommended = CliRunner().invoke(
+        main,
+        ["recommend", "--model", str(model), "--data", str(out), "--out", str(tmp_path / "r.parquet")],
+    )
+    assert recommended.exit_code == 0, recommended.output
+
+
+def test_budget_seconds_only_with_auto(generated, tmp_path):
+    out, _ = generated
+    result = CliRunner().invoke(
+        main,
+        ["train", "--data", str(out), "--out", str(tmp_path / "m"), "--budget-seconds", "5"],
+    )
+    assert result.exit_code == 2 and "only --learner auto searches" in result.output
 
 
 def test_train_the_sequence_learner_then_plan(generated, tmp_path):

@@ -265,3 +265,22 @@ def test_adapt_recommend_uses_the_model_named_by_the_environment(
         adapt.recommend(person, k=2).options
         == adapt.recommend(person, k=2, model=model_folder).options
     )
+
+
+def test_a_model_that_falls_back_puts_the_usual_path_first(served_data, model_folder):
+    from adapt.recommender import load_recommender
+
+    fallen = load_recommender(model_folder)  # its own copy: the shared one stays as it was
+    fallen.model.recommends_usual_path_ = True
+    i = _with_episodes(served_data)[0]
+    person = _person(served_data, i)
+    history = _history(served_data, person["person_id"])
+    for lang in ("sv", "en"):
+        answer = fallen.recommend(person, history, k=3, lang=lang)
+        assert answer.options[0].intervention == answer.usual_path.code
+        assert len({o.intervention for o in answer.options}) == 3
+        assert not answer.confident and answer.notice
+    batch = recommend_for_decisions(fallen.model, served_data["persons"], served_data["episodes"])
+    points = decision_points(served_data["persons"], served_data["episodes"])
+    usual = fallen.model.usual_path(points.features)
+    assert (batch["recommended"].to_numpy() == usual.to_numpy()).all()
