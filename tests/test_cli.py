@@ -254,7 +254,8 @@ def test_train_auto_prints_every_candidate_and_records_the_choice(generated, tmp
     assert f"trained {selection['chosen']}, chosen by auto" in trained.output
     recommended = CliRunner().invoke(
         main,
-        ["recommend", "--model", str(model), "--data", str(out), "--out", str(tmp_path / "r.parquet")],
+        ["recommend", "--model", str(model), "--data", str(out)]
+        + ["--out", str(tmp_path / "r.parquet")],
     )
     assert recommended.exit_code == 0, recommended.output
 
