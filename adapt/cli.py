@@ -449,21 +449,17 @@ def train(
     audit and serve then read data with it.
     """
     from adapt.features import decision_points
-    from adapt.models import make_learner, save_model
+    from adapt.models import save_model
+    from adapt.pipeline import AUTO, fitted_learner, make_model
     from adapt.planning import StepTransitions
-    from adapt.selection import AutoLearner
 
-    if budget_seconds is not None and learner != "auto":
+    if budget_seconds is not None and learner != AUTO:
         raise click.BadParameter("only --learner auto searches", param_hint="'--budget-seconds'")
     _refuse_existing(out, overwrite)
     persons, episodes = _read_valid_tables(data, catalogue)
-    common = {"random_state": seed, "catalogue": catalogue}
-    if n_bags is not None:
-        common["n_bags"] = n_bags
-    if learner == "auto":
-        model = AutoLearner(budget_seconds=budget_seconds, **common)
-    else:
-        model = make_learner(learner, **common)
+    model = make_model(
+        learner, budget_seconds, random_state=seed, n_bags=n_bags, catalogue=catalogue
+    )
     points = decision_points(
         persons,
         episodes,
@@ -475,7 +471,7 @@ def train(
     described = {"data": str(data), "n_decision_points": len(points), "seed": seed}
     if catalogue is not None:
         described["catalogue"] = catalogue.source
-    if learner == "auto":
+    if learner == AUTO:
         click.echo(_selection_table(model))
         described["selection"] = {
             "chosen": model.best_candidate_,
@@ -483,7 +479,7 @@ def train(
             "candidates": model.cv_results_.to_dict("records"),
         }
         label = f"{model.best_candidate_}, chosen by auto,"
-        model = model.best_estimator_
+        model = fitted_learner(model)
     else:
         label = f"the {learner}-learner"
     with staged(out, overwrite) as folder:

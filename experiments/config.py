@@ -25,6 +25,7 @@ class Learner(Enum):
     x = "x"
     dr = "dr"
     sequence = "sequence"
+    auto = "auto"
 
 
 @dataclass
@@ -59,7 +60,10 @@ class ModelConfig:
     learning_rate: float = 0.05
     num_leaves: int = 31
     min_child_samples: int = 40
-    n_bags: int = 5
+    # null: the learner's default (5; auto: 10 below 10,000 persons, else 5)
+    n_bags: int | None = None
+    # auto only: seconds its search may take (null: 4x what its reference took)
+    budget_seconds: float | None = None
     n_folds: int = 2
     propensity_n_estimators: int = 30
     n_jobs: int = 1
@@ -150,7 +154,8 @@ _RANGES = (
     ("model.learning_rate", lambda v: v > 0, "a number > 0"),
     ("model.num_leaves", lambda v: v >= 2, "an integer >= 2"),
     ("model.min_child_samples", lambda v: v >= 1, "an integer >= 1"),
-    ("model.n_bags", lambda v: v >= 1, "an integer >= 1"),
+    ("model.n_bags", lambda v: v is None or v >= 1, "an integer >= 1 or null"),
+    ("model.budget_seconds", lambda v: v is None or v > 0, "a number > 0 or null"),
     ("model.n_folds", lambda v: v >= 2, "an integer >= 2"),
     ("model.propensity_n_estimators", lambda v: v >= 1, "an integer >= 1"),
     ("model.n_jobs", lambda v: v >= 1, "an integer >= 1"),
@@ -230,6 +235,6 @@ def config_problems(cfg, world_overrides: dict) -> list[str]:
             load_targets(data.calibration_targets)
         except (FileNotFoundError, ValueError) as error:
             problems.append(f"data.calibration_targets: {error} (null skips the comparison)")
-    if cfg.evaluation.min_uplift is not None and cfg.model.n_bags < 2:
+    if cfg.evaluation.min_uplift is not None and (cfg.model.n_bags or 5) < 2:
         problems.append("evaluation.min_uplift: needs intervals, so model.n_bags >= 2")
     return problems

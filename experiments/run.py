@@ -149,11 +149,14 @@ def run(cfg: DictConfig) -> dict:
     from adapt.explain import gain_explanation, importance_table, plot_explanation, plot_importance
     from adapt.fairness import load_thresholds, write_audit
     from adapt.features import decision_points
-    from adapt.models import make_learner
     from adapt.pipeline import (
         audit_held_out,
         evaluate_recommender,
+        fitted_learner,
+        for_learner,
+        make_model,
         planning_skip_reason,
+        selection_table,
         split_persons,
     )
     from adapt.planning import StepTransitions
@@ -184,8 +187,9 @@ def run(cfg: DictConfig) -> dict:
         mlflow.log_metric("calibration_targets_met", float(report["passed"].mean()))
 
     settings = plain(cfg.model)
-    learner = make_learner(
+    learner = make_model(
         settings.pop("learner"),
+        settings.pop("budget_seconds"),
         random_state=seed,
         catalogue=catalogue,
         **{k: v for k, v in settings.items() if k != "include_sensitive"},
@@ -202,6 +206,14 @@ def run(cfg: DictConfig) -> dict:
         train, valid = points.take(~is_valid), points.take(is_valid)
     with timed(timings, "train"):
         learner.fit(train.features, train.treatment, train.outcome, groups=train.keys["person_id"])
+    selection = selection_table(learner)
+    if selection is not None:  # auto: what it scored and chose
+        log_table(selection, "auto_selection")
+        mlflow.set_tags(
+            {"adapt.auto_choice": learner.best_candidate_, "adapt.auto_fallback": learner.fallback_}
+        )
+    learner = fitted_learner(learner)
+    train, valid = for_learner(train, learner), for_learner(valid, learner)
 
     gate = None
     ev = cfg.evaluation

@@ -658,3 +658,34 @@ def test_a_version_from_other_data_is_told_why_it_does_not_take_the_champion():
     assert line(better, a, split_a) == (
         "m v4 (regret_closure 0.9000) is the new champion (was 0.5000)"
     )
+
+
+def test_model_auto_records_every_candidate_and_runs_on_with_its_choice(
+    tmp_path, monkeypatch, capsys
+):
+    skip_pip_inference(monkeypatch)
+    run_in_process(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "model=auto",
+        "model.n_bags=2",
+        "data.n_persons=900",
+        "explain.n_rows=100",
+        "planning.horizons=[2]",
+        "planning.starts=50",
+        "evaluation.n_bootstrap=50",
+        "tracking.register=false",
+    )
+    client = client_for(tmp_path)
+    (run,) = runs_of(client)
+    chosen = run.data.tags["adapt.auto_choice"]
+    assert run.data.tags["adapt.auto_fallback"] in ("True", "False")
+    path = client.download_artifacts(run.info.run_id, "auto_selection.csv", str(tmp_path))
+    table = pd.read_csv(path)
+    assert table["candidate"].iloc[0] == "s/default"
+    assert table.set_index("candidate").loc[chosen, "status"] == "chosen"
+    # the chosen learner went through the whole run: evaluated, audited, explained, planned
+    for metric in ("regret_closure", "plan_gain_closure_k2", "mean_qini"):
+        assert metric in run.data.metrics, sorted(run.data.metrics)
+    assert run.data.tags["adapt.audit_verdict"] in ("passed", "failed", "cannot_judge")
