@@ -86,6 +86,11 @@ def run(preset: str, n_persons: int, seed: int, budget: float | None) -> dict:
     auto = AutoLearner(budget_seconds=budget, random_state=seed).fit(X, t, y, groups=g)
     auto_s = time.perf_counter() - began
     auto_closure = closure(choose_best(auto.predict(test.features)), truth, tt)
+    # what `adapt recommend` and recommend() put first: the usual path when auto falls back
+    as_recommended = auto.usual_path(test.features) if auto.fallback_ else None
+    recommended_closure = (
+        auto_closure if as_recommended is None else closure(as_recommended, truth, tt)
+    )
 
     candidates = {c.name: c for c in default_candidates()}
     rows = []
@@ -116,6 +121,7 @@ def run(preset: str, n_persons: int, seed: int, budget: float | None) -> dict:
         "pick": auto.best_candidate_,
         "fallback": bool(auto.fallback_),
         "auto_closure": auto_closure,
+        "recommended_closure": recommended_closure,
         "s_closure": s_closure,
         "plain_closure": closure(plain, truth, tt),
         "auto_s": auto_s,
@@ -133,6 +139,7 @@ def summary(r: dict) -> dict:
         "persons": r["persons"],
         "seed": r["seed"],
         "auto": r["auto_closure"],
+        "as_recommended": r.get("recommended_closure", np.nan),
         "pick": r["pick"] + (" (fallback)" if r["fallback"] else ""),
         "s": r["s_closure"],
         "plain_lightgbm": r["plain_closure"],
@@ -148,7 +155,9 @@ def report() -> str:
     lines = [json.loads(x) for x in JSONL.read_text().splitlines() if x]
     table = pd.DataFrame([summary(r) for r in lines]).sort_values(["persons", "world", "seed"])
     means = (
-        table.groupby(["persons", "world"])[["auto", "s", "plain_lightgbm", "spearman", "fit_x_s"]]
+        table.groupby(["persons", "world"])[
+            ["auto", "as_recommended", "s", "plain_lightgbm", "spearman", "fit_x_s"]
+        ]
         .agg(["mean", "min"])
         .round(3)
     )
@@ -170,7 +179,9 @@ def report() -> str:
         "`plain_lightgbm`: true regret closure on the 30 % test persons of auto's pick (refitted",
         "on the 70 %), of the library's S-learner and of a plain LightGBM; `spearman`: rank",
         "correlation over the scored candidates of the criterion (out-of-fold DR value) and their",
-        "true closure; `fit_x_s`: auto's whole fit (search and final fit) over the S-learner's.",
+        "true closure; `fit_x_s`: auto's whole fit (search and final fit) over the S-learner's;",
+        "`as_recommended`: what `adapt recommend` puts first (the usual path where auto falls",
+        "back; blank for runs made before the fallback was recorded this way).",
         "",
         markdown(table),
         "",

@@ -85,8 +85,24 @@ def test_no_effects_means_the_usual_path():
     world = World.from_preset("default", overrides={"knobs.effect_scale": 0.0})
     X, t, y, dp = _points(1500, 4, world)
     g = dp.keys["person_id"].to_numpy()
-    auto = AutoLearner(CANDIDATES[:1], n_bags=2, n_bootstrap=200).fit(X, t, y, groups=g)
-    assert auto.fallback_ and auto.recommends_usual_path
+    strict = AutoLearner(CANDIDATES[:1], fallback_level=0.95, n_bags=2, n_bootstrap=200)
+    strict.fit(X, t, y, groups=g)
+    assert strict.fallback_ and strict.recommends_usual_path
+    assert strict.best_estimator_.recommends_usual_path_  # it travels with the saved model
+    chosen = strict.cv_results_.iloc[0]
+    assert chosen["over_caseworkers_p"] > 0.05 and chosen["over_caseworkers_low"] <= 0
+
+
+def test_fallback_levels():
+    X, t, y, dp = _points(1500, 11)
+    g = dp.keys["person_id"].to_numpy()
+    fits = {
+        level: AutoLearner(CANDIDATES[:1], fallback_level=level, n_bags=2).fit(X, t, y, groups=g)
+        for level in (0.5, 0.999)
+    }
+    p = fits[0.5].cv_results_["over_caseworkers_p"].iloc[0]
+    assert fits[0.5].fallback_ == (p >= 0.5)
+    assert fits[0.999].fallback_ == (p >= 0.001)
 
 
 def test_budget_scores_the_reference_and_skips_the_rest():
@@ -105,6 +121,7 @@ def test_budget_scores_the_reference_and_skips_the_rest():
         ({"candidates": [Candidate("s"), Candidate("s")]}, "repeated: \\['s/default'\\]"),
         ({"candidates": []}, "non-empty list of Candidate"),
         ({"level": 1.5}, "level must be strictly between 0 and 1"),
+        ({"fallback_level": 0}, "fallback_level must be strictly between 0 and 1"),
         ({"n_folds": 1}, "n_folds must be an integer >= 2"),
     ],
 )

@@ -198,8 +198,10 @@ def score_candidates(
     mean observed outcome (their policy is the one the data followed).
 
     Returns one row per candidate (in the order given): ``value``, ``low``, ``high``,
-    ``gain``/``gain_low``/``gain_high`` (over the reference; 0 for itself) and
-    ``over_caseworkers``/``over_caseworkers_low``/``over_caseworkers_high``.
+    ``gain``/``gain_low``/``gain_high`` (over the reference; 0 for itself),
+    ``over_caseworkers``/``over_caseworkers_low``/``over_caseworkers_high`` and
+    ``over_caseworkers_p``, the share of bootstrap replicates in which the gain over the
+    caseworkers is not positive (a one-sided p-value).
     """
     if reference not in choices:
         raise ValueError(f"reference {reference!r} is not a candidate; got {sorted(choices)}")
@@ -221,6 +223,8 @@ def score_candidates(
             reps[:, cols], point[cols], level
         )
     cw_low, cw_high = percentile_interval(reps[:, 2 * k :], 1 - level)
+    with np.errstate(invalid="ignore"):
+        cw_p = np.nanmean(reps[:, 2 * k :] <= 0, axis=0) if len(reps) else np.full(k, np.nan)
     return pd.DataFrame(
         {
             "value": point[:k],
@@ -232,6 +236,7 @@ def score_candidates(
             "over_caseworkers": point[2 * k :],
             "over_caseworkers_low": cw_low,
             "over_caseworkers_high": cw_high,
+            "over_caseworkers_p": cw_p,
         },
         index=pd.Index(names, name="candidate"),
     )

@@ -37,8 +37,8 @@ class AutoLearner(BaseEstimator):
     the same folds), is its score. The first candidate is the reference: a challenger replaces
     it only when its gain over the reference is above zero jointly over all challengers at
     `level` (one person bootstrap for all, so the comparison is paired). When the chosen
-    candidate does not beat the caseworkers by more than its interval, ``fallback_`` is True:
-    the data do not show that following the model does better than the usual path, and callers
+    candidate does not beat the caseworkers at `fallback_level`, ``fallback_`` is True: the
+    data do not show that following the model does better than the caseworkers, and callers
     recommend the usual path (`recommends_usual_path`).
 
     Parameters
@@ -55,6 +55,14 @@ class AutoLearner(BaseEstimator):
         Person-grouped folds of the criterion.
     level : float
         Confidence of the comparisons (joint over the challengers).
+    fallback_level : float
+        One-sided confidence the chosen candidate's gain over the caseworkers must be positive
+        at, else the usual path is recommended. 0.5 (the default) falls back when the estimated
+        gain is not positive; 0.95, when the lower bound of its 90 % interval is not. The
+        stricter rule fell back in 3 of 10 simulated worlds (3,200 persons) where following the
+        model closed 0.81-0.84 of the regret: at that size the gain's interval is as wide as the
+        gain, and a wrong fallback costs far more than following a model that is only as good
+        as the caseworkers.
     n_bootstrap : int
         Person-bootstrap replicates of the comparisons.
     score_n_bags : int
@@ -77,8 +85,8 @@ class AutoLearner(BaseEstimator):
         Every candidate's score, intervals, gains and seconds; ``status`` says which was chosen,
         scored or skipped.
     fallback_ : bool
-        True when the chosen learner's recommendations do not beat the caseworkers' (by the
-        lower bound of the gain).
+        True when the chosen learner's recommendations do not beat the caseworkers' at
+        `fallback_level`.
     """
 
     # The ordered history is a superset of the summary: every candidate finds its columns in it.
@@ -90,6 +98,7 @@ class AutoLearner(BaseEstimator):
         budget_seconds: float | None = None,
         n_folds: int = 3,
         level: float = 0.9,
+        fallback_level: float = 0.5,
         n_bootstrap: int = 500,
         score_n_bags: int = 1,
         n_bags: int | None = None,
@@ -102,6 +111,7 @@ class AutoLearner(BaseEstimator):
         self.budget_seconds = budget_seconds
         self.n_folds = n_folds
         self.level = level
+        self.fallback_level = fallback_level
         self.n_bootstrap = n_bootstrap
         self.score_n_bags = score_n_bags
         self.n_bags = n_bags
@@ -171,7 +181,7 @@ class AutoLearner(BaseEstimator):
         best = self._choose(scores, candidates[0].name)
         table = pd.DataFrame(rows).set_index("candidate").join(scores)
         table.loc[best, "status"] = "chosen"
-        self.fallback_ = not bool(table.loc[best, "over_caseworkers_low"] > 0)
+        self.fallback_ = not bool(table.loc[best, "over_caseworkers_p"] < 1 - self.fallback_level)
         self.caseworkers_value_ = float(np.mean(y))
         self.search_seconds_ = time.perf_counter() - began
         chosen = next(c for c in candidates if c.name == best)
@@ -255,8 +265,10 @@ class AutoLearner(BaseEstimator):
             raise ValueError(f"budget_seconds must be > 0 or None, got {self.budget_seconds!r}")
         if not (isinstance(self.n_folds, int | np.integer) and self.n_folds >= 2):
             raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
-        if not 0 < self.level < 1:
-            raise ValueError(f"level must be strictly between 0 and 1, got {self.level!r}")
+        for name in ("level", "fallback_level"):
+            value = getattr(self, name)
+            if not 0 < value < 1:
+                raise ValueError(f"{name} must be strictly between 0 and 1, got {value!r}")
         return candidates
 
     def _check_input(self, X, treatment, y, groups) -> None:
