@@ -292,3 +292,53 @@ def test_columns_the_model_was_not_trained_on_are_ignored_with_one_warning(fitte
             pd.testing.assert_frame_equal(got, want)
     with pytest.raises(ValueError, match="missing \\['region'\\]"):
         fitted.predict(extra.drop(columns="region"))  # a missing column is still refused
+
+
+def test_full_data_point_estimate_with_half_samples_around_it(points):
+    dp, _ = points
+    X, t, y, g = dp.features, dp.treatment, dp.outcome, dp.keys["person_id"]
+    model = make_learner("s", n_estimators=40, n_bags=3, point_estimate="full", random_state=0).fit(
+        X, t, y, groups=g
+    )
+    assert len(model.estimators_) == 1 and len(model.bag_estimators_) == 3
+    head = X.head(200)
+    p = model.predict(head).to_numpy(float)
+    bags = model._bags(model._encode(model._check_predict_input(head)))
+    # the draws are centred on the full-data estimate, so intervals are too
+    np.testing.assert_allclose(np.nanmean(bags, axis=0), p, atol=1e-12)
+    lower, upper = model.predict_interval(head)
+    offered = ~np.isnan(p)
+    assert (lower.to_numpy()[offered] <= p[offered] + 1e-12).all()
+    assert (p[offered] <= upper.to_numpy()[offered] + 1e-12).all()
+    # and it differs from the mean of the half-samples, which "bags" would give
+    bagged = model._estimates(model._encode(head), model.bag_estimators_).mean(axis=0)
+    assert not np.allclose(bagged[offered], p[offered])
+
+
+def test_one_bag_is_one_model_on_all_rows_without_intervals(points):
+    dp, _ = points
+    X, t, y, g = dp.features, dp.treatment, dp.outcome, dp.keys["person_id"]
+    model = make_learner("s", n_estimators=20, n_bags=1).fit(X, t, y, groups=g)
+    assert len(model.estimators_) == 1 and model.bag_estimators_ == []
+    with pytest.raises(ValueError, match="intervals need n_bags >= 2"):
+        model.predict_interval(X.head(5))
+
+
+def test_a_model_saved_before_bag_estimators_loads_as_it_was(points, tmp_path):
+    dp, _ = points
+    X, t, y, g = dp.features, dp.treatment, dp.outcome, dp.keys["person_id"]
+    model = make_learner("s", n_estimators=20, n_bags=2).fit(X, t, y, groups=g)
+    before = model.predict(X.head(20))
+    state = model.__getstate__()
+    del state["bag_estimators_"]  # as a model of an earlier release holds it
+    old = type(model).__new__(type(model))
+    old.__setstate__(state)
+    pd.testing.assert_frame_equal(old.predict(X.head(20)), before)
+    assert old.predict_interval(X.head(20))[0].notna().any().any()
+
+
+def test_unknown_point_estimate_is_named(points):
+    dp, _ = points
+    X, t, y = dp.features, dp.treatment, dp.outcome
+    with pytest.raises(ValueError, match="point_estimate must be one of"):
+        make_learner("s", point_estimate="median").fit(X, t, y)

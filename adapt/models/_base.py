@@ -21,6 +21,9 @@ from adapt.models._encoded import Encoded, encode
 from adapt.models._propensity import CrossFittedPropensity
 
 MIN_PERSONS = 20
+POINT_ESTIMATES = ("bags", "full")
+# `_fit_one`'s seed for the model fitted on all rows; the half-samples count up from 0.
+FULL_DATA_SEED = -1
 _HERE = Path(__file__).resolve().parent  # adapt/models: warnings name the caller outside it
 
 
@@ -48,9 +51,15 @@ class MultiTreatmentLearner(BaseEstimator):
     n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings of every
         base model.
     n_bags : int
-        Half-samples of persons; the estimate averages them and their spread gives intervals.
-        With 1 the one model is fitted on all rows and gives no intervals (for quick fits, such
-        as the folds of `adapt.selection`).
+        Half-samples of persons; their spread gives intervals. With 1 the one model is fitted
+        on all rows and gives no intervals (for quick fits, such as the folds of
+        `adapt.selection`).
+    point_estimate : {"bags", "full"}
+        The estimate: the mean of the half-samples (averaging cuts the variance of a small
+        sample's fit), or one model fitted on all rows, the half-samples then only giving the
+        spread around it (for learners whose regularisation needs every row: the sequence
+        learner's categorical splits ask for 200 rows per category, which half a small
+        register does not have).
     n_folds : int
         Folds for cross-fitting nuisance models (by person).
     interval_level : float
@@ -82,6 +91,7 @@ class MultiTreatmentLearner(BaseEstimator):
         num_leaves: int = 31,
         min_child_samples: int = 40,
         n_bags: int = 5,
+        point_estimate: str = "bags",
         n_folds: int = 2,
         interval_level: float = 0.9,
         min_propensity: float = 0.01,
@@ -96,6 +106,7 @@ class MultiTreatmentLearner(BaseEstimator):
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.n_bags = n_bags
+        self.point_estimate = point_estimate
         self.n_folds = n_folds
         self.interval_level = interval_level
         self.min_propensity = min_propensity
@@ -114,26 +125,39 @@ class MultiTreatmentLearner(BaseEstimator):
         X, t, y = self._check_fit_input(X, treatment, y, groups)
         available = self._available(X)
         self.propensity_ = self._propensity(n_folds=1).fit(X, t, available, groups)
-        self.estimators_ = []
+        if self.point_estimate not in POINT_ESTIMATES:
+            raise ValueError(
+                f"point_estimate must be one of {POINT_ESTIMATES}, got {self.point_estimate!r}"
+            )
         # One bag has no spread to give intervals: it is fitted on all rows, not on a half.
         halves = (
-            [np.arange(len(X))]
-            if self.n_bags == 1
-            else half_samples(len(X), groups, self.n_bags, self.random_state)
+            [] if self.n_bags == 1 else half_samples(len(X), groups, self.n_bags, self.random_state)
         )
-        for b, rows in enumerate(halves):
-            self.estimators_.append(
-                self._fit_one(
-                    X.iloc[rows], t[rows], y[rows], available[rows], groups_of(groups, rows), seed=b
-                )
+        self.bag_estimators_ = [
+            self._fit_one(
+                X.iloc[rows], t[rows], y[rows], available[rows], groups_of(groups, rows), seed=b
             )
+            for b, rows in enumerate(halves)
+        ]
+        if self.point_estimate == "full" or not halves:
+            self.estimators_ = [self._fit_one(X, t, y, available, groups, seed=FULL_DATA_SEED)]
+        else:
+            self.estimators_ = self.bag_estimators_
         self.bias_sd_ = self._out_of_bag_bias_sd(X, t, y, groups, halves)
         return self
 
+    def __setstate__(self, state):
+        # Saved before `bag_estimators_`: its `estimators_` were its half-samples, which then
+        # give both its estimate (their mean, as before) and its intervals.
+        if "estimators_" in state and "bag_estimators_" not in state:
+            state = {**state, "bag_estimators_": state["estimators_"]}
+        super().__setstate__(state)
+
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """Estimated progression probability under each intervention (NaN where not offered)."""
-        # Unoffered cells are NaN in every bag, so a plain mean keeps them NaN.
-        return self._frame(self._predict_bags(X).mean(axis=0), X, "p_")
+        E = self._encode(self._check_predict_input(X))
+        # Unoffered cells are NaN in every model, so a plain mean keeps them NaN.
+        return self._frame(self._estimates(E, self.estimators_).mean(axis=0), X, "p_")
 
     def predict_interval(
         self, X: pd.DataFrame, level: float | None = None
@@ -277,7 +301,7 @@ class MultiTreatmentLearner(BaseEstimator):
         if not 0 < level < 1:
             raise ValueError(f"level must be strictly between 0 and 1, got {level!r}")
         if len(bags) < 2:
-            raise ValueError(f"intervals need n_bags >= 2, the model has {len(bags)}")
+            raise ValueError(f"intervals need n_bags >= 2, the model has n_bags={self.n_bags}")
         centre = bags.mean(axis=0)
         spread = np.sqrt(bags.var(axis=0, ddof=1) + bias_var)
         t = stats.t.ppf(0.5 + level / 2, df=len(bags) - 1)
@@ -290,7 +314,7 @@ class MultiTreatmentLearner(BaseEstimator):
             return np.zeros(len(self.interventions_))
         total, count = np.zeros(len(X)), np.zeros(len(X))
         encoded = self._encode(X)
-        for model, rows in zip(self.estimators_, halves, strict=True):
+        for model, rows in zip(self.bag_estimators_, halves, strict=True):
             out = np.setdiff1d(np.arange(len(X)), rows)
             estimate = self._predict_one(model, encoded.take(out), np.arange(len(out)), t[out])
             total[out] += np.clip(estimate, 0, 1)
@@ -312,10 +336,25 @@ class MultiTreatmentLearner(BaseEstimator):
         return self._bags(self._encode(self._check_predict_input(X)))
 
     def _bags(self, E: Encoded) -> np.ndarray:
-        """Every bag's estimate for every (row, offered arm): (bags, rows, arms), NaN elsewhere."""
+        """Draws of the estimate for every (row, offered arm): (draws, rows, arms), NaN
+        elsewhere. Their mean is the estimate (`predict`), their spread the half-samples'.
+        With ``point_estimate="full"`` each half-sample's estimate is shifted by the difference
+        between the full-data estimate and the half-samples' mean; without half-samples the
+        estimate is the one draw."""
+        if self.bag_estimators_ is self.estimators_:
+            return self._estimates(E, self.estimators_)
+        estimate = self._estimates(E, self.estimators_).mean(axis=0)
+        if len(self.bag_estimators_) < 2:
+            return estimate[None]
+        bags = self._estimates(E, self.bag_estimators_)
+        return bags - bags.mean(axis=0) + estimate
+
+    def _estimates(self, E: Encoded, models) -> np.ndarray:
+        """Each model's estimate for every (row, offered arm): (models, rows, arms), NaN
+        elsewhere."""
         rows, arms = np.nonzero(self._available(E))
-        out = np.full((len(self.estimators_), len(E), len(self.interventions_)), np.nan)
-        for b, model in enumerate(self.estimators_):
+        out = np.full((len(models), len(E), len(self.interventions_)), np.nan)
+        for b, model in enumerate(models):
             out[b, rows, arms] = np.clip(self._predict_one(model, E, rows, arms), 0, 1)
         return out
 

@@ -151,7 +151,7 @@ class AutoLearner(BaseEstimator):
                 continue
             start = time.perf_counter()
             choices[candidate.name] = out_of_fold_choices(
-                lambda c=candidate: c.make(**self._common(n_bags=self.score_n_bags)),
+                lambda c=candidate: c.make_for_scoring(**self._common(n_bags=self.score_n_bags)),
                 candidate.columns(X),
                 t,
                 y,
