@@ -64,15 +64,50 @@ def plain_lightgbm(X, t, y, Xt, codes, available, seed):
     return np.asarray(codes)[np.where(available, p, -np.inf).argmax(axis=1)]
 
 
+# Worlds built here, beyond the presets, to differ in structure from what auto was designed on:
+# - x_confounded: a trait (the `unobserved_confounder` preset's, at weight 1.0) that drives both
+#   the caseworkers' choice and the outcome, observed with noise as the covariate `x_network`;
+# - rare_unequal: caseworkers choosing by readiness 2.5 times as strongly, positivity 0.01 (rare
+#   interventions stay rare), and two regions thinned to a sixth of their persons.
+BUILT = ("x_confounded", "rare_unequal")
+
+
+def simulate_world(name: str, n_persons: int, seed: int) -> dict:
+    from adapt.simulation import World, simulate
+    from adapt.simulation._population import sample_population
+    from adapt.simulation._random import CounterRNG
+
+    if name not in BUILT:
+        return simulate(n_persons, seed=seed, preset=name)
+    if name == "x_confounded":
+        world = World.from_preset(
+            "unobserved_confounder", overrides={"knobs.unobserved_confounding": 1.0}
+        )
+        data = simulate(n_persons, seed=seed, world=world)
+        trait = sample_population(world, CounterRNG(seed), np.arange(n_persons)).confounder
+        noise = np.random.default_rng(seed + 99).normal(0, 0.5, n_persons)
+        data["persons"] = data["persons"].assign(x_network=trait + noise)
+        return data
+    world = World.from_preset(
+        "default", overrides={"knobs.confounding_strength": 2.5, "knobs.positivity": 0.01}
+    )
+    data = simulate(n_persons, seed=seed, world=world)
+    persons = data["persons"]
+    regions = sorted(persons["region"].astype(str).unique())[:2]
+    rng = np.random.default_rng(seed + 7)
+    thin = persons["region"].astype(str).isin(regions).to_numpy()
+    drop = set(persons["person_id"][thin & (rng.random(len(persons)) > 1 / 6)])
+    return {k: v[~v["person_id"].isin(drop)].reset_index(drop=True) for k, v in data.items()}
+
+
 def run(preset: str, n_persons: int, seed: int, budget: float | None) -> dict:
     from adapt.evaluation import truth_matrix
     from adapt.features import decision_points
     from adapt.models import make_learner
     from adapt.policies import choose_best
     from adapt.selection import AutoLearner, default_candidates
-    from adapt.simulation import simulate
 
-    data = simulate(n_persons, seed=seed, preset=preset)
+    data = simulate_world(preset, n_persons, seed)
     dp = decision_points(data["persons"], data["episodes"], history="ordered")
     persons = np.random.default_rng(seed).permutation(dp.keys["person_id"].unique())
     is_train = dp.keys["person_id"].isin(persons[: round(0.7 * len(persons))]).to_numpy()
