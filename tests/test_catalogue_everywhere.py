@@ -184,6 +184,7 @@ def test_the_catalogue_setting_simulates_reads_and_trains_for_the_new_region(
     """A folder run (data=folder) in-process, the catalogue given relative to the launch folder:
     its tables are read with it and the learner is trained for it."""
     import adapt.models
+    import adapt.pipeline._learner
     import experiments.run as experiment
     from adapt.tracking import connect, local_store
     from experiments.config import config_problems
@@ -215,7 +216,8 @@ def test_the_catalogue_setting_simulates_reads_and_trains_for_the_new_region(
         return made
 
     make = adapt.models.make_learner
-    monkeypatch.setattr(adapt.models, "make_learner", make_learner)
+    # the experiment makes its learner through adapt.pipeline (a name or auto)
+    monkeypatch.setattr(adapt.pipeline._learner, "make_learner", make_learner)
     runtime = _config(*overrides, hydra_node=True)
     OmegaConf.update(runtime, "hydra.runtime.output_dir", str(tmp_path / "outputs"))
     OmegaConf.update(runtime, "hydra.runtime.cwd", str(world.root))
