@@ -18,7 +18,10 @@ CONFIGS = ROOT / "configs"
     [
         (["data.knobs.effect_scale=two"], "data.knobs.effect_scale=two: Value 'two' of type 'str'"),
         (["seed=abc"], "seed=abc: Value 'abc' of type 'str' could not be converted to Integer"),
-        (["model=nosuch"], "model=nosuch: no such model; expected one of auto, dr, s, sequence, t, x"),
+        (
+            ["model=nosuch"],
+            "model=nosuch: no such model; expected one of auto, dr, s, sequence, t, x",
+        ),
         (["+experiment=nosuch"], "+experiment=nosuch: no such experiment; expected one of"),
         (["nosuchkey=3"], "Could not override 'nosuchkey'"),
         (["seed=1,2"], "seed=1,2: several values; add -m to sweep over them"),
