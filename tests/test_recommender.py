@@ -268,9 +268,12 @@ def test_adapt_recommend_uses_the_model_named_by_the_environment(
 
 
 def test_a_model_that_falls_back_puts_the_usual_path_first(served_data, model_folder):
+    import copy
+
     from adapt.recommender import load_recommender
 
-    fallen = load_recommender(model_folder)  # its own copy: the shared one stays as it was
+    loaded = load_recommender(model_folder)  # may be cached: change a copy, not the shared one
+    fallen = Recommender(copy.deepcopy(loaded.model), loaded.transitions)
     fallen.model.recommends_usual_path_ = True
     i = _with_episodes(served_data)[0]
     person = _person(served_data, i)
