@@ -107,20 +107,11 @@ def dr_score(
     seed: int = 0,
 ) -> tuple[float, float, float]:
     """Pooled DR value of `choices` under shared `nuisances`, with a person-bootstrap interval."""
-    d = _prepare(
-        np.asarray(choices, dtype=object),
-        np.asarray(treatment, dtype=object),
-        np.asarray(y, dtype=float),
-        nuisances.e,
-        nuisances.mu,
-        nuisances.codes,
-        clip,
-    )
-    num, den = _terms("dr", d)
+    num = dr_terms(choices, treatment, y, nuisances, clip)
     codes, n_groups = group_codes(np.asarray(groups), len(num))
-    reps = bootstrap_ratios(num, den, codes, n_groups, n_bootstrap, seed)
+    reps = bootstrap_ratios(num, np.ones_like(num), codes, n_groups, n_bootstrap, seed)
     low, high = percentile_interval(reps, alpha)
-    return float(num.sum() / den.sum()), float(low[0]), float(high[0])
+    return float(num.mean()), float(low[0]), float(high[0])
 
 
 def policy_value_out_of_fold(
