@@ -403,12 +403,13 @@ def _selection_table(auto) -> str:
 @_data_option
 @click.option(
     "--learner",
-    type=click.Choice(["s", "t", "x", "dr", "sequence", "auto"]),
+    type=click.Choice(["s", "t", "x", "dr", "sequence", "policy_tree", "auto"]),
     default="s",
     show_default=True,
     help="Learner: a meta-learner (s, t, x, dr), the sequence learner, which reads the "
-    "ordered history, or auto, which chooses among them (and their settings) by a "
-    "truth-free criterion computed out of fold, and prints every candidate's score.",
+    "ordered history, policy_tree (four readable rules on doubly robust scores), or auto, "
+    "which chooses among them (and their settings) by a truth-free criterion computed out "
+    "of fold, and prints every candidate's score.",
 )
 @click.option(
     "--budget-seconds",
@@ -482,6 +483,9 @@ def train(
         model = fitted_learner(model)
     else:
         label = f"the {learner}-learner"
+    if hasattr(model, "rules"):  # a policy tree says what it does in a few lines
+        described["rules"] = model.rules()
+        click.echo("\n".join(["rules:", *described["rules"]]))
     with staged(out, overwrite) as folder:
         save_model(model, folder, **described)
         # what `adapt plan` needs besides the model

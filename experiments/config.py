@@ -25,6 +25,7 @@ class Learner(Enum):
     x = "x"
     dr = "dr"
     sequence = "sequence"
+    policy_tree = "policy_tree"
     auto = "auto"
 
 

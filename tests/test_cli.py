@@ -260,6 +260,19 @@ def test_train_auto_prints_every_candidate_and_records_the_choice(generated, tmp
     assert recommended.exit_code == 0, recommended.output
 
 
+def test_train_a_policy_tree_prints_and_saves_its_rules(generated, tmp_path):
+    out, _ = generated
+    model = tmp_path / "tree"
+    trained = CliRunner().invoke(
+        main,
+        ["train", "--data", str(out), "--learner", "policy_tree", "--out", str(model)]
+        + ["--n-bags", "2"],
+    )
+    assert trained.exit_code == 0, trained.output
+    rules = json.loads((model / "model.json").read_text())["rules"]
+    assert 1 <= len(rules) <= 4 and all(rule in trained.output for rule in rules)
+
+
 def test_budget_seconds_only_with_auto(generated, tmp_path):
     out, _ = generated
     result = CliRunner().invoke(

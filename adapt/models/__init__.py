@@ -3,6 +3,7 @@
 from adapt.models._base import MultiTreatmentLearner
 from adapt.models._dr_learner import DRLearner
 from adapt.models._persistence import load_model, save_model
+from adapt.models._policy_tree import PolicyTreeLearner
 from adapt.models._s_learner import SLearner
 from adapt.models._sequence_learner import SequenceLearner
 from adapt.models._t_learner import TLearner
@@ -14,11 +15,12 @@ LEARNERS = {
     "x": XLearner,
     "dr": DRLearner,
     "sequence": SequenceLearner,
+    "policy_tree": PolicyTreeLearner,
 }
 
 
 def make_learner(name: str, **params) -> MultiTreatmentLearner:
-    """A learner by its short name (s, t, x, dr, sequence)."""
+    """A learner by its short name (s, t, x, dr, sequence, policy_tree)."""
     if name not in LEARNERS:
         raise ValueError(f"unknown learner {name!r}; expected one of {sorted(LEARNERS)}")
     return LEARNERS[name](**params)
@@ -28,6 +30,7 @@ __all__ = [
     "LEARNERS",
     "DRLearner",
     "MultiTreatmentLearner",
+    "PolicyTreeLearner",
     "SLearner",
     "SequenceLearner",
     "TLearner",

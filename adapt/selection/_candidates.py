@@ -54,7 +54,8 @@ class Candidate:
 
 def default_candidates() -> list[Candidate]:
     """The default search space: the reference first, then by what they promise for their cost
-    (a budget cuts the tail; X- and T-learners came last on every world measured).
+    (a budget cuts the tail; X- and T-learners came last on every world measured, and the
+    depth-2 policy tree is there for when four readable rules do as well as a model).
 
     The reference is the regularised sequence learner with its estimate from all rows: over
     four worlds at 3,200 and at 30,000 persons (`benchmarks/bench_auto.py`) its mean regret
@@ -70,4 +71,5 @@ def default_candidates() -> list[Candidate]:
         Candidate("dr", "regularised", REGULARISED),
         Candidate("x", "regularised", REGULARISED),
         Candidate("t", "regularised", REGULARISED),
+        Candidate("policy_tree", "depth2", full),
     ]
