@@ -1,10 +1,11 @@
 """k-step plans against the truth: planner, greedy chains, offline RL, the oracle.
 
     .venv/bin/python benchmarks/bench_planning.py                      # 100k persons, 3 worlds
-    .venv/bin/python benchmarks/bench_planning.py --n-persons 20000 --presets default --no-peer
+    .venv/bin/python benchmarks/bench_planning.py --n-persons 20000 --presets default --peer none
 
-For every world: simulate, split 70/30 by person, fit the S-learner and the sequence learner (and
-d3rlpy's offline peer, which needs the ``bench`` extra) on the training persons. Starts are drawn
+For every world: simulate, split 70/30 by person, fit the S-learner, the sequence learner,
+`AutoLearner` (which plans with its choice) and d3rlpy's offline peer (it needs the ``bench``
+extra) on the training persons. Starts are drawn
 from the test persons (each just before one of their recorded episodes, `Oracle.start_states`).
 From the same starts, every method runs k episodes; V is the true expected steps gained:
 
@@ -94,7 +95,9 @@ def one_world(preset: str, args) -> tuple[pd.DataFrame, dict]:
     from adapt.evaluation import plan_gain_closure, repeatable_flags
     from adapt.features import decision_points
     from adapt.models import make_learner
+    from adapt.pipeline import fitted_learner
     from adapt.planning import Planner, StepTransitions
+    from adapt.selection import AutoLearner
     from adapt.simulation import Oracle, World, simulate
 
     seed, k = args.seed, args.k
@@ -112,15 +115,21 @@ def one_world(preset: str, args) -> tuple[pd.DataFrame, dict]:
     in_train = ordered.keys["person_id"].isin(train_ids).to_numpy()
     train, test = ordered.take(np.flatnonzero(in_train)), ordered.take(np.flatnonzero(~in_train))
     models, fit_s, regret = {}, {}, {}
-    for name in ("s", "sequence"):
-        model = make_learner(name, random_state=seed, n_jobs=args.n_jobs)
-        columns = list(decision_points(persons.head(3), episodes.head(0)).features.columns)
-        X = train.features if name == "sequence" else train.features[columns]
+    columns = list(decision_points(persons.head(3), episodes.head(0)).features.columns)
+    for name in ("s", "sequence", "auto"):
+        if name == "auto":
+            model = AutoLearner(random_state=seed, n_jobs=args.n_jobs)
+        else:
+            model = make_learner(name, random_state=seed, n_jobs=args.n_jobs)
+        X = train.features if model.history == "ordered" else train.features[columns]
         _, fit_s[name], _ = timed(
             lambda m=model, X=X: m.fit(X, train.treatment, train.outcome, train.keys["person_id"])
         )
-        models[name] = model
-        regret[name] = next_step_regret_closure(model, test, data["truth"])
+        # auto plans with what it chose, refitted on all training persons
+        models[name] = fitted_learner(model)
+        if name == "auto":
+            auto_pick = model.best_candidate_ + (" (fallback)" if model.fallback_ else "")
+        regret[name] = next_step_regret_closure(models[name], test, data["truth"])
         print(f"  {preset}: {name} fitted in {fit_s[name]:.0f}s, RC {regret[name]:.3f}", flush=True)
     transitions = StepTransitions.fit(train_e)
 
@@ -162,6 +171,11 @@ def one_world(preset: str, args) -> tuple[pd.DataFrame, dict]:
         f"planner sequence, beam {args.beam_width} (open loop)": (
             open_loop(planner("sequence", args.beam_width)),
             fit_s["sequence"],
+        ),
+        "greedy auto chain (open loop)": (open_loop(planner("auto", 1)), fit_s["auto"]),
+        f"planner auto, beam {args.beam_width} (open loop)": (
+            open_loop(planner("auto", args.beam_width)),
+            fit_s["auto"],
         ),
         f"planner sequence, beam {args.beam_width} (closed loop)": (
             closed(planner("sequence", args.beam_width).policy()),
@@ -207,6 +221,8 @@ def one_world(preset: str, args) -> tuple[pd.DataFrame, dict]:
         "starts": len(start),
         "rc_s": regret["s"],
         "rc_sequence": regret["sequence"],
+        "rc_auto": regret["auto"],
+        "auto_pick": auto_pick,
         "one_person_ms": one,
     }
     return table, facts
@@ -252,7 +268,8 @@ def main() -> None:
         print(markdown(table))
         print(
             f"\nnext-step regret closure: S {fact['rc_s']:.3f}, sequence "
-            f"{fact['rc_sequence']:.3f}; one person's plan: {fact['one_person_ms']:.0f} ms\n",
+            f"{fact['rc_sequence']:.3f}, auto ({fact['auto_pick']}) {fact['rc_auto']:.3f}; "
+            f"one person's plan: {fact['one_person_ms']:.0f} ms\n",
             flush=True,
         )
     if args.out:
