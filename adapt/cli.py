@@ -403,11 +403,12 @@ def _selection_table(auto) -> str:
 @_data_option
 @click.option(
     "--learner",
-    type=click.Choice(["s", "t", "x", "dr", "sequence", "policy_tree", "auto"]),
+    type=click.Choice(["s", "t", "x", "dr", "sequence", "blend", "policy_tree", "auto"]),
     default="s",
     show_default=True,
     help="Learner: a meta-learner (s, t, x, dr), the sequence learner, which reads the "
-    "ordered history, policy_tree (four readable rules on doubly robust scores), or auto, "
+    "ordered history, blend (the mean of S and sequence), policy_tree (four readable rules on "
+    "doubly robust scores), or auto, "
     "which chooses among them (and their settings) by a truth-free criterion computed out "
     "of fold, and prints every candidate's score.",
 )
@@ -429,8 +430,7 @@ def _selection_table(auto) -> str:
     "--n-bags",
     type=click.IntRange(min=2),
     default=None,
-    help="Half-samples of persons behind each estimate and its interval [default: 5; with "
-    "--learner auto 10 below 10,000 persons, else 5].",
+    help="Half-samples of persons behind each estimate and its interval [default: 5].",
 )
 @click.option(
     "--include-sensitive/--exclude-sensitive",

@@ -25,6 +25,7 @@ class Learner(Enum):
     x = "x"
     dr = "dr"
     sequence = "sequence"
+    blend = "blend"
     policy_tree = "policy_tree"
     auto = "auto"
 
@@ -61,7 +62,7 @@ class ModelConfig:
     learning_rate: float = 0.05
     num_leaves: int = 31
     min_child_samples: int = 40
-    # null: the learner's default (5; auto: 10 below 10,000 persons, else 5)
+    # null: the learner's default (5)
     n_bags: int | None = None
     # auto only: seconds its search may take (null: 4x what its reference took)
     budget_seconds: float | None = None

@@ -248,7 +248,7 @@ def test_train_auto_prints_every_candidate_and_records_the_choice(generated, tmp
     card = json.loads((model / "model.json").read_text())
     selection = card["selection"]
     names = [c["candidate"] for c in selection["candidates"]]
-    assert names[0] == "sequence/regularised" and selection["chosen"] in names
+    assert names[0] == "blend/regularised" and selection["chosen"] in names
     for name in names:  # printed with its status
         assert name in trained.output
     assert f"trained {selection['chosen']}, chosen by auto" in trained.output

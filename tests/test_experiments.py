@@ -683,7 +683,7 @@ def test_model_auto_records_every_candidate_and_runs_on_with_its_choice(
     assert run.data.tags["adapt.auto_fallback"] in ("True", "False")
     path = client.download_artifacts(run.info.run_id, "auto_selection.csv", str(tmp_path))
     table = pd.read_csv(path)
-    assert table["candidate"].iloc[0] == "sequence/regularised"
+    assert table["candidate"].iloc[0] == "blend/regularised"
     assert table.set_index("candidate").loc[chosen, "status"] == "chosen"
     # the chosen learner went through the whole run: evaluated, audited, explained, planned
     for metric in ("regret_closure", "plan_gain_closure_k2", "mean_qini"):

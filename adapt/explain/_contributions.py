@@ -61,11 +61,11 @@ def arm_contributions(model: MultiTreatmentLearner, X, arms: np.ndarray) -> pd.D
     rows = np.zeros(len(arms), dtype=np.int64)
     total: dict[str, np.ndarray] = {}
     for fitted in model.estimators_:
-        for lightgbm_model, frame, positions, weight in model._explained_parts(
+        for lightgbm_model, frame, positions, weight, *named in model._explained_parts(
             fitted, X, rows, arms
         ):
             values = log_odds_contributions(lightgbm_model, frame)
-            for j, column in enumerate(columns):
+            for j, column in enumerate(named[0] if named else columns):
                 part = total.setdefault(column, np.zeros(len(arms)))
                 np.add.at(part, positions, weight * values[:, j])
     table = pd.DataFrame(total, index=[model.interventions_[a] for a in arms])

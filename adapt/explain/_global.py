@@ -164,7 +164,7 @@ def gain_explanation(
         total = np.zeros((len(pair_rows), len(names)))
         total_base = np.zeros(len(pair_rows))
         for fitted in model.estimators_:
-            for lightgbm_model, frame, positions, weight in model._explained_parts(
+            for lightgbm_model, frame, positions, weight, *_ in model._explained_parts(
                 fitted, explained, pair_rows, pair_arms
             ):
                 into = np.zeros((frame.shape[1], len(names)))

@@ -1,6 +1,7 @@
 """Multi-treatment uplift learners with LightGBM base models."""
 
 from adapt.models._base import MultiTreatmentLearner
+from adapt.models._blend import BlendLearner
 from adapt.models._dr_learner import DRLearner
 from adapt.models._persistence import load_model, save_model
 from adapt.models._policy_tree import PolicyTreeLearner
@@ -16,11 +17,12 @@ LEARNERS = {
     "dr": DRLearner,
     "sequence": SequenceLearner,
     "policy_tree": PolicyTreeLearner,
+    "blend": BlendLearner,
 }
 
 
 def make_learner(name: str, **params) -> MultiTreatmentLearner:
-    """A learner by its short name (s, t, x, dr, sequence, policy_tree)."""
+    """A learner by its short name (s, t, x, dr, sequence, policy_tree, blend)."""
     if name not in LEARNERS:
         raise ValueError(f"unknown learner {name!r}; expected one of {sorted(LEARNERS)}")
     return LEARNERS[name](**params)
@@ -28,6 +30,7 @@ def make_learner(name: str, **params) -> MultiTreatmentLearner:
 
 __all__ = [
     "LEARNERS",
+    "BlendLearner",
     "DRLearner",
     "MultiTreatmentLearner",
     "PolicyTreeLearner",

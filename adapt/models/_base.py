@@ -239,7 +239,8 @@ class MultiTreatmentLearner(BaseEstimator):
 
     def _explained_parts(self, fitted, X, rows, arms) -> list[tuple]:
         """The LightGBM models behind one bag's estimates for (row, arm) pairs, for SHAP:
-        ``(model, input frame, pair positions, weight)``. The weighted sum of their log-odds
+        ``(model, input frame, pair positions, weight)``, and the input's column names fifth
+        where they are not `_explained_columns`'s. The weighted sum of their log-odds
         contributions explains the pairs' estimates exactly where the learner predicts through
         one classifier per pair (S, sequence, T); see the subclasses."""
         raise NotImplementedError(f"{type(self).__name__} cannot be explained per person")

@@ -27,6 +27,10 @@ class Encoded:
     def column(self, name: str) -> np.ndarray:
         return self.values[:, self.columns.index(name)]
 
+    def select(self, columns) -> Encoded:
+        """These columns only, in this order."""
+        return Encoded(self.values[:, [self.columns.index(c) for c in columns]], tuple(columns))
+
 
 def encode(X: pd.DataFrame, categories: dict[str, list]) -> Encoded:
     """`X` (columns already in the model's order) as an `Encoded` matrix."""
