@@ -197,7 +197,8 @@ class Planner:
             self.transitions.gap_days,
             self._codes,
         )
-        p = self.model._bags(features).mean(axis=0)
+        # the estimate alone (its half-sample draws average to it, and cost as much again)
+        p = self.model._estimates(features, self.model.estimators_).mean(axis=0)
         # Nobody climbs above the top of the ladder.
         return np.where(branch.step[:, None] >= self.catalogue.max_step, 0.0, p)
 
