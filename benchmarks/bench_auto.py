@@ -170,8 +170,11 @@ def run(preset: str, n_persons: int, seed: int, budget: float | None, validate: 
     }
 
 
+KEY = ["world", "persons", "seed"]
+
+
 def summary(r: dict) -> dict:
-    row = {
+    return {
         "world": r["preset"],
         "persons": r["persons"],
         "seed": r["seed"],
@@ -182,20 +185,35 @@ def summary(r: dict) -> dict:
         "plain_lightgbm": r["plain_closure"],
         "fit_x_s": r["auto_s"] / r["s_s"],
     }
-    c = pd.DataFrame(r["candidates"])
-    if len(c) and c["closure"].notna().any():
-        c = c.dropna(subset=["closure"]).set_index("candidate")
-        best = c["closure"].idxmax()
-        row["best_candidate"], row["best_closure"] = best, c.loc[best, "closure"]
-        gap = c.loc[best, "closure"] - c.loc[r["pick"], "closure"]
-        row["pick_within_0.01"] = "yes" if gap <= WITHIN else "no"
-        row["spearman"] = float(stats.spearmanr(c["value"], c["closure"]).statistic)
-    return row
+
+
+def validation(r: dict) -> dict:
+    """The criterion against the truth in a `--validate` run (its own pick, over every
+    candidate)."""
+    c = pd.DataFrame(r["candidates"]).dropna(subset=["closure"]).set_index("candidate")
+    best = c["closure"].idxmax()
+    gap = c.loc[best, "closure"] - c.loc[r["pick"], "closure"]
+    return {
+        "world": r["preset"],
+        "persons": r["persons"],
+        "seed": r["seed"],
+        "best_candidate": best,
+        "best_closure": c.loc[best, "closure"],
+        "pick_within_0.01": "yes" if gap <= WITHIN else "no",
+        "spearman": float(stats.spearmanr(c["value"], c["closure"]).statistic),
+    }
 
 
 def report() -> str:
+    """The latest run of each world x size x seed, with the latest `--validate` run's criterion
+    figures beside it."""
     lines = [json.loads(x) for x in JSONL.read_text().splitlines() if x]
-    table = pd.DataFrame([summary(r) for r in lines]).sort_values(["persons", "world", "seed"])
+    table = pd.DataFrame([summary(r) for r in lines]).drop_duplicates(KEY, keep="last")
+    validated = [r for r in lines if r["candidates"]]
+    if validated:
+        checks = pd.DataFrame([validation(r) for r in validated]).drop_duplicates(KEY, keep="last")
+        table = table.merge(checks, on=KEY, how="left")
+    table = table.sort_values(["persons", "world", "seed"])
     figures = ["auto", "as_recommended", "s", "plain_lightgbm", "spearman", "fit_x_s"]
     means = (
         table.groupby(["persons", "world"])[[f for f in figures if f in table]]
@@ -205,10 +223,10 @@ def report() -> str:
     means.columns = [f"{a}_{b}" for a, b in means.columns]
     detail = pd.concat(
         [
-            pd.DataFrame(r["candidates"] or r.get("scored", [])).assign(
+            pd.DataFrame(r["candidates"]).assign(
                 world=r["preset"], persons=r["persons"], seed=r["seed"]
             )
-            for r in lines
+            for r in validated
         ]
     )
     keep = ["world", "persons", "seed", "candidate", "status", "value", "gain", "gain_low"]

@@ -20,7 +20,8 @@ CONFIGS = ROOT / "configs"
         (["seed=abc"], "seed=abc: Value 'abc' of type 'str' could not be converted to Integer"),
         (
             ["model=nosuch"],
-            "model=nosuch: no such model; expected one of auto, dr, s, sequence, t, x",
+            "model=nosuch: no such model; expected one of auto, blend, dr, policy_tree, s, "
+            "sequence, t, x",
         ),
         (["+experiment=nosuch"], "+experiment=nosuch: no such experiment; expected one of"),
         (["nosuchkey=3"], "Could not override 'nosuchkey'"),

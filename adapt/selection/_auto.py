@@ -50,9 +50,10 @@ class AutoLearner(BaseEstimator):
         The search space, the reference first; `default_candidates()` when None.
     budget_seconds : float, optional
         Seconds the search may take (nuisances and scoring; not the final fit). Candidates are
-        scored in order; once the budget is spent the rest are skipped (recorded as such). The
-        reference is always scored. None: `BUDGET_FACTOR` times what the shared nuisances and
-        the reference took; ``math.inf`` scores every candidate.
+        scored in order while the seconds left cover what the reference's scoring took; the
+        rest are skipped (recorded as such). The reference is always scored. None:
+        `BUDGET_FACTOR` times what the shared nuisances and the reference took; ``math.inf``
+        scores every candidate.
     n_folds : int
         Person-grouped folds of the criterion (2: each candidate is fitted twice, on half the
         persons; more folds fit each on more persons at more cost).
@@ -146,10 +147,11 @@ class AutoLearner(BaseEstimator):
             ),
         )
         rows, choices = [], {}
-        budget = self.budget_seconds
+        budget, reference_seconds = self.budget_seconds, 0.0
         for i, candidate in enumerate(candidates):
             spent = time.perf_counter() - began
-            if i > 0 and spent >= budget:
+            # started only when what is left covers what the reference took: a budget is a cap
+            if i > 0 and spent + reference_seconds > budget:
                 rows.append({"candidate": candidate.name, "status": "skipped: budget spent"})
                 continue
             start = time.perf_counter()
@@ -168,8 +170,10 @@ class AutoLearner(BaseEstimator):
                     "seconds": time.perf_counter() - start,
                 }
             )
-            if budget is None:
-                budget = BUDGET_FACTOR * (time.perf_counter() - began)
+            if i == 0:
+                reference_seconds = rows[0]["seconds"]
+                if budget is None:
+                    budget = BUDGET_FACTOR * (time.perf_counter() - began)
         scores = score_candidates(
             choices,
             t,
