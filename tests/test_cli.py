@@ -282,12 +282,13 @@ def test_budget_seconds_only_with_auto(generated, tmp_path):
     assert result.exit_code == 2 and "only --learner auto searches" in result.output
 
 
-def test_train_the_sequence_learner_then_plan(generated, tmp_path):
+@pytest.mark.parametrize("learner", ["sequence", "blend"])
+def test_train_a_learner_of_the_ordered_history_then_plan(generated, tmp_path, learner):
     out, _ = generated
-    model = tmp_path / "sequence"
+    model = tmp_path / learner
     trained = CliRunner().invoke(
         main,
-        ["train", "--data", str(out), "--learner", "sequence", "--out", str(model)]
+        ["train", "--data", str(out), "--learner", learner, "--out", str(model)]
         + ["--n-bags", "2"],
     )
     assert trained.exit_code == 0, trained.output
