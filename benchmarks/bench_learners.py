@@ -107,7 +107,11 @@ def lgbm(kind: str = "classifier"):
 
     from adapt.models import _lightgbm, make_learner
 
-    model = _lightgbm.classifier(**make_learner("s")._lightgbm(), random_state=SEED, n_jobs=N_JOBS)
+    settings = make_learner("s").get_params()
+    boosting = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples")
+    model = _lightgbm.classifier(
+        **{k: settings[k] for k in boosting}, random_state=SEED, n_jobs=N_JOBS
+    )
     params = {k: v for k, v in model.get_params().items() if v is not None}
     return (lgb.LGBMClassifier if kind == "classifier" else lgb.LGBMRegressor), params
 
@@ -258,7 +262,7 @@ def metalearners_shim(cls, reg):
     import metalearners._utils
     import metalearners.cross_fit_estimator as cross_fit
 
-    for module in (metalearners._utils, cross_fit):
+    for module in (metalearners._utils, cross_fit):  # noqa: SLF001 (patching a peer, as said)
         module.is_classifier = lambda est: getattr(est, "_estimator_type", None) == "classifier"
         module.is_regressor = lambda est: getattr(est, "_estimator_type", None) == "regressor"
     return (

@@ -151,16 +151,13 @@ def raw_inputs(recommender, person, history) -> tuple[list, np.ndarray]:
     X = next_decision_points_for(
         model, persons, episodes, current_step=request.current_step, day=request.day
     ).features
-    X_checked = model._check_predict_input(X)
-    rows, arms = np.nonzero(model._available(X_checked))
+    X_checked = model.checked_features(X)
+    rows, arms = np.nonzero(model.offered(model.encode(X_checked)))
+    parts = model.explained_parts(X_checked, rows, arms)
+    if len(parts) != len(model.estimators_):
+        raise SystemExit(f"{type(model).__name__}: not one classifier per bag; use s or sequence")
     pairs = []
-    for bag in model.estimators_:
-        parts = model._explained_parts(bag, X_checked, rows, arms)
-        if len(parts) != 1 or parts[0][3] != 1.0:
-            raise SystemExit(
-                f"{type(model).__name__}: not one classifier per bag; use s or sequence"
-            )
-        classifier, frame = parts[0][0], parts[0][1]
+    for classifier, frame, *_ in parts:
         booster = classifier.booster_
         if len(booster.feature_name()) != frame.shape[1]:
             raise SystemExit("the paired rows do not have the booster's columns")

@@ -63,6 +63,42 @@ def test_probabilities_exactly_where_offered(fitted, points):
     assert ((values >= 0) & (values <= 1)).all()
 
 
+def test_the_public_face_on_encoded_rows_gives_what_the_data_frame_methods_give(fitted, points):
+    dp, _ = points
+    X = dp.features.iloc[:200]
+    E = fitted.encode(X)
+    p = fitted.predict(X).to_numpy()
+    np.testing.assert_allclose(fitted.estimate(E), p)
+    np.testing.assert_allclose(fitted.draws(E).mean(axis=0), p, atol=1e-12)
+    assert (fitted.offered(E) == ~np.isnan(p)).all()
+    e = fitted.behaviour(E)
+    np.testing.assert_allclose(e, fitted.behaviour_probabilities(X).to_numpy())
+    np.testing.assert_allclose(fitted.uplift(p, e), fitted.predict_uplift(X).to_numpy())
+    low, high = fitted.probability_interval(fitted.draws(E))
+    expected_low, expected_high = fitted.predict_interval(X)
+    np.testing.assert_allclose(low, expected_low.to_numpy())
+    np.testing.assert_allclose(high, expected_high.to_numpy())
+    values = [dict(zip(X.columns, row, strict=True)) for row in X.head(5).itertuples(index=False)]
+    np.testing.assert_allclose(fitted.encode_values(values).values, E.values[:5])
+
+
+def test_explained_parts_weigh_every_pair_to_one_and_name_their_columns(fitted, points):
+    dp, _ = points
+    X = fitted.encode(dp.features.iloc[:3])
+    rows, arms = np.nonzero(fitted.offered(X))
+    try:
+        parts = fitted.explained_parts(X, rows, arms)
+    except NotImplementedError:
+        pytest.skip(f"{type(fitted).__name__} is not explained per person")
+    weight = np.zeros(len(rows))
+    for _, frame, positions, w, columns in parts:
+        assert len(columns) == frame.shape[1]
+        np.add.at(weight, positions, w)
+    # one per pair; none where the estimate is a plain rate (the T-learner's small arms)
+    assert np.isclose(weight, 1.0).any()
+    assert (np.isclose(weight, 1.0) | np.isclose(weight, 0.0)).all()
+
+
 def test_intervals_surround_the_estimate_and_none_has_zero_width(fitted, points):
     dp, _ = points
     X = dp.features.iloc[:300]

@@ -55,18 +55,13 @@ def arm_contributions(model: MultiTreatmentLearner, X, arms: np.ndarray) -> pd.D
     if len(X) != 1:
         raise ValueError(f"arm_contributions explains one row at a time, got {len(X)}")
     if isinstance(X, pd.DataFrame):
-        X = model._encode(model._check_predict_input(X))
-    columns = model._explained_columns(X.columns)
+        X = model.encode(X)
     arms = np.asarray(arms, dtype=np.int64)
     rows = np.zeros(len(arms), dtype=np.int64)
     total: dict[str, np.ndarray] = {}
-    for fitted in model.estimators_:
-        for lightgbm_model, frame, positions, weight, *named in model._explained_parts(
-            fitted, X, rows, arms
-        ):
-            values = log_odds_contributions(lightgbm_model, frame)
-            for j, column in enumerate(named[0] if named else columns):
-                part = total.setdefault(column, np.zeros(len(arms)))
-                np.add.at(part, positions, weight * values[:, j])
-    table = pd.DataFrame(total, index=[model.interventions_[a] for a in arms])
-    return table / len(model.estimators_)
+    for lightgbm_model, frame, positions, weight, columns in model.explained_parts(X, rows, arms):
+        values = log_odds_contributions(lightgbm_model, frame)
+        for j, column in enumerate(columns):
+            part = total.setdefault(column, np.zeros(len(arms)))
+            np.add.at(part, positions, weight * values[:, j])
+    return pd.DataFrame(total, index=[model.interventions_[a] for a in arms])

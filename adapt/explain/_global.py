@@ -146,7 +146,7 @@ def gain_explanation(
     """
     if n_rows < 1:
         raise ValueError(f"n_rows must be >= 1, got {n_rows}")
-    X = model._check_predict_input(X)
+    X = model.checked_features(X)
     rows = np.sort(np.random.default_rng(seed).permutation(len(X))[:n_rows])  # in X's order
     explained = X.iloc[rows].reset_index(drop=True)
     best = _recommended(model.predict(explained).to_numpy(float))
@@ -163,17 +163,16 @@ def gain_explanation(
         pair_arms = np.r_[best[differ], usual[differ]]
         total = np.zeros((len(pair_rows), len(names)))
         total_base = np.zeros(len(pair_rows))
-        for fitted in model.estimators_:
-            for lightgbm_model, frame, positions, weight, *_ in model._explained_parts(
-                fitted, explained, pair_rows, pair_arms
-            ):
-                into = np.zeros((frame.shape[1], len(names)))
-                into[np.arange(frame.shape[1]), [index.get(c, -1) for c in frame.columns]] = 1
-                total[positions] += weight * log_odds_contributions(lightgbm_model, frame) @ into
-                total_base[positions] += weight * _expected_log_odds(lightgbm_model)
+        for lightgbm_model, frame, positions, weight, columns in model.explained_parts(
+            explained, pair_rows, pair_arms
+        ):
+            into = np.zeros((frame.shape[1], len(names)))
+            into[np.arange(frame.shape[1]), [index.get(c, -1) for c in columns]] = 1
+            total[positions] += weight * log_odds_contributions(lightgbm_model, frame) @ into
+            total_base[positions] += weight * _expected_log_odds(lightgbm_model)
         half = len(differ)
-        values[differ] = (total[:half] - total[half:]) / len(model.estimators_)
-        base[differ] = (total_base[:half] - total_base[half:]) / len(model.estimators_)
+        values[differ] = total[:half] - total[half:]
+        base[differ] = total_base[:half] - total_base[half:]
     data = np.column_stack([_Encoded(explained).encode(explained), np.full(len(explained), np.nan)])
     return shap.Explanation(values=values, base_values=base, data=data, feature_names=names)
 

@@ -195,6 +195,76 @@ class MultiTreatmentLearner(BaseEstimator):
         lower, upper = self._uplift_interval(self._predict_bags(X), self._e(X), level)
         return self._frame(lower, X, "uplift_"), self._frame(upper, X, "uplift_")
 
+    # -- the public face on encoded rows: encode once, then ask (recommender, planner, explain) --
+    def checked_features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Decision-point features `X` checked (columns, categories, regions) and in the
+        model's column order; one clear error otherwise."""
+        return self._check_predict_input(X)
+
+    def encode(self, X: pd.DataFrame) -> Encoded:
+        """Decision-point features `X`, checked (see `checked_features`) and encoded as the
+        models read them."""
+        return self._encode(self._check_predict_input(X))
+
+    def encode_values(self, rows: list[dict]) -> Encoded:
+        """Feature rows given as ``{column: value}`` (categories by label, as
+        `next_decision_values` gives them), encoded as `encode` does a DataFrame. A label the
+        model never saw is missing (NaN), as in LightGBM's reading of a DataFrame."""
+        return self._encode_values(rows)
+
+    def offered(self, E: Encoded) -> np.ndarray:
+        """Which interventions each encoded row's region offers: (rows, arms) booleans."""
+        return self._available(E)
+
+    def estimate(self, E: Encoded) -> np.ndarray:
+        """The estimate for every encoded row and offered intervention: (rows, arms), NaN
+        where not offered (what `predict` gives, without the half-samples' draws)."""
+        return self._estimates(E, self.estimators_).mean(axis=0)
+
+    def draws(self, E: Encoded) -> np.ndarray:
+        """The half-samples' draws of the estimate: (draws, rows, arms); their mean is the
+        estimate, their spread gives the intervals."""
+        return self._bags(E)
+
+    def behaviour(self, E: Encoded) -> np.ndarray:
+        """Current practice: how likely caseworkers are to choose each offered intervention."""
+        return self._behaviour(E)
+
+    def probability_interval(self, draws: np.ndarray, level: float | None = None):
+        """Bounds of each probability from `draws` (as `predict_interval`)."""
+        return self._probability_interval(draws, level)
+
+    def uplift_interval(self, draws: np.ndarray, e: np.ndarray, level: float | None = None):
+        """Bounds of each uplift over current practice `e` (as `predict_uplift_interval`)."""
+        return self._uplift_interval(draws, e, level)
+
+    def uplift(self, p: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """Gain of each probability in `p` over current practice ``sum_a e_a p_a``."""
+        return self._uplift(p, e)
+
+    def explained_parts(self, X, rows, arms) -> list[tuple]:
+        """The LightGBM models behind the estimates of (row, arm) pairs of `X` (a DataFrame or
+        `Encoded` rows), for SHAP: ``(model, input, pair positions, weight, column names)``
+        over every model of the estimate, weights summing to one per pair (to none where the
+        estimate is a plain rate with nothing to credit: the T-learner's small arms). The
+        weighted sum of their log-odds contributions explains the estimate: exactly where it is
+        one classifier per pair (S, sequence, T), approximately elsewhere (see the learners)."""
+        check_is_fitted(self, "estimators_")
+        default = self._explained_columns(list(X.columns))
+        n = len(self.estimators_)
+        parts = []
+        for fitted in self.estimators_:
+            for model, frame, positions, weight, *named in self._explained_parts(
+                fitted, X, rows, arms
+            ):
+                columns = (
+                    named[0]
+                    if named
+                    else (list(frame.columns) if isinstance(frame, pd.DataFrame) else default)
+                )
+                parts.append((model, frame, positions, weight / n, columns))
+        return parts
+
     # -- the same on encoded rows (see `_encode`, `_encode_values`) -------------------------------
     def _probability_interval(self, bags: np.ndarray, level: float | None = None):
         lower, upper = self._interval(bags, self.bias_sd_**2, level)  # bias_sd_ is per arm

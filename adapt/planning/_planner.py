@@ -198,7 +198,7 @@ class Planner:
             self._codes,
         )
         # the estimate alone (its half-sample draws average to it, and cost as much again)
-        p = self.model._estimates(features, self.model.estimators_).mean(axis=0)
+        p = self.model.estimate(features)
         # Nobody climbs above the top of the ladder.
         return np.where(branch.step[:, None] >= self.catalogue.max_step, 0.0, p)
 
@@ -368,7 +368,7 @@ class _Histories:
         """`model`'s encoded features of each branch's next decision (see `with_plans`)."""
         persons, episodes = self.with_plans(person, plan, path, days, hours, gap, codes)
         points = next_decision_points_for(model, persons, episodes, current_step=path[:, -1])
-        return model._encode(model._check_predict_input(points.features))
+        return model.encode(points.features)
 
     def done_matrix(self, codes: np.ndarray) -> np.ndarray:
         done = np.zeros((len(self.persons), len(codes)), bool)
@@ -460,7 +460,7 @@ class _OneHistory:
                     **settings,
                 )
             )
-        return model._encode_values(rows)
+        return model.encode_values(rows)
 
 
 def _top_per_person(person: np.ndarray, value: np.ndarray, width: int):

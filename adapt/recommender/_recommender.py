@@ -44,13 +44,13 @@ class Estimates:
         learner's `Encoded` rows): what `predict`, `predict_interval`,
         `behaviour_probabilities` and `predict_uplift_interval` give, from one pass."""
         if isinstance(X, pd.DataFrame):
-            X = model._encode(model._check_predict_input(X))
-        bags = model._bags(X)
-        e = model._behaviour(X)
-        p = bags.mean(axis=0)
-        p_lower, p_upper = model._probability_interval(bags)
-        uplift_lower, uplift_upper = model._uplift_interval(bags, e)
-        uplift = model._uplift(p, e)
+            X = model.encode(X)
+        draws = model.draws(X)
+        e = model.behaviour(X)
+        p = draws.mean(axis=0)
+        p_lower, p_upper = model.probability_interval(draws)
+        uplift_lower, uplift_upper = model.uplift_interval(draws, e)
+        uplift = model.uplift(p, e)
         return cls(p, p_lower, p_upper, uplift, uplift_lower, uplift_upper, e.argmax(axis=1))
 
     def ranked(self, row: int) -> np.ndarray:
@@ -123,7 +123,7 @@ class Recommender:
             day=request.day,
             **feature_settings(self.model),
         )
-        encoded = self.model._encode_values([values])
+        encoded = self.model.encode_values([values])
         estimates = Estimates.of(self.model, encoded)
         plans = self.planner(request.k).search_one(
             person, history, current_step=int(values["current_step"]), day=request.day
