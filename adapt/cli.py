@@ -344,9 +344,7 @@ def _read_valid_tables(folder: Path, catalogue=None):
 def _model_catalogue(model, catalogue, source) -> Catalogue:
     """The catalogue to read data for `model` with: the one it was trained with. A --catalogue
     given as well must be that one (same fingerprint), else it is refused in one line."""
-    from adapt.catalogue import load_catalogue
-
-    own = getattr(model, "catalogue", None) or load_catalogue()
+    own = model.catalogue_
     if catalogue is not None and catalogue.fingerprint() != own.fingerprint():
         raise click.ClickException(
             f"--catalogue {catalogue.source} (fingerprint {catalogue.fingerprint()}) is not the "

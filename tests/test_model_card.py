@@ -297,7 +297,7 @@ def test_names_holding_html_or_markdown_specials_are_escaped_in_the_card(blind, 
     raw["regions"]["hbs"]["name"] = EVIL
     (tmp_path / "catalogue.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     model = copy.copy(blind)
-    model.catalogue = load_catalogue(tmp_path / "catalogue.yaml")
+    model.catalogue = model.catalogue_ = load_catalogue(tmp_path / "catalogue.yaml")
     audit = copy.deepcopy(audit)
     audit["checks"] += [
         _check("recommender", f"similar_rate_ratio[{EVIL}]", False),

@@ -373,6 +373,21 @@ def test_a_model_saved_before_bag_estimators_loads_as_it_was(points, tmp_path):
     assert old.predict_interval(X.head(20))[0].notna().any().any()
 
 
+def test_a_model_saved_before_catalogue_and_seen_regions_were_fitted_gets_them(points):
+    dp, _ = points
+    X, t, y, g = dp.features, dp.treatment, dp.outcome, dp.keys["person_id"]
+    model = make_learner("s", n_estimators=20, n_bags=2).fit(X, t, y, groups=g)
+    assert list(model.catalogue_.intervention_codes) == model.interventions_
+    assert set(model.seen_regions_) == set(X["region"].astype(str))
+    state = dict(model.__getstate__())  # a copy: the model keeps its own
+    del state["catalogue_"], state["seen_regions_"]  # as a model of an earlier release holds it
+    old = type(model).__new__(type(model))
+    old.__setstate__(state)
+    assert old.catalogue_.fingerprint() == load_catalogue().fingerprint()
+    assert old.seen_regions_ == list(model.regions_)
+    pd.testing.assert_frame_equal(old.predict(X.head(20)), model.predict(X.head(20)))
+
+
 def test_unknown_point_estimate_is_named(points):
     dp, _ = points
     X, t, y = dp.features, dp.treatment, dp.outcome

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from markupsafe import Markup
 
-from adapt.catalogue import load_catalogue
 from adapt.contract import CONTRACT_VERSION
 from adapt.fairness._report import (
     CANNOT_JUDGE,
@@ -88,7 +87,7 @@ def model_card(
     if features is None:
         raise ValueError(f"model_card needs a fitted learner; this {type(model).__name__} is not")
     data = _plain_values(data or {}, "data")
-    catalogue = model.catalogue or load_catalogue()
+    catalogue = model.catalogue_
     learner = type(model).__name__
     parts = [
         f"# Model card: {learner} recommender (adapt)",

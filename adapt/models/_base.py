@@ -74,6 +74,17 @@ class MultiTreatmentLearner(BaseEstimator):
         LightGBM threads.
     catalogue : Catalogue, optional
         Interventions and availability; the built-in catalogue when None.
+
+    Attributes
+    ----------
+    catalogue_ : Catalogue
+        The catalogue the learner was fitted for (the built-in one when `catalogue` is None).
+    interventions_, regions_ : list of str
+        Its intervention and region codes, in its order (the columns of every estimate).
+    seen_regions_ : list of str
+        The regions the training rows came from: the only ones it estimates for.
+    feature_names_in_ : ndarray of str
+        The feature columns, in the order the models read them.
     """
 
     nuisance_models: ClassVar[tuple[str, ...]] = ()
@@ -151,6 +162,12 @@ class MultiTreatmentLearner(BaseEstimator):
         # give both its estimate (their mean, as before) and its intervals.
         if "estimators_" in state and "bag_estimators_" not in state:
             state = {**state, "bag_estimators_": state["estimators_"]}
+        # Saved before `catalogue_` and `seen_regions_` were fitted attributes: the catalogue it
+        # was given (the built-in one when none), and every region of it.
+        if "interventions_" in state and "catalogue_" not in state:
+            state = {**state, "catalogue_": state.get("catalogue") or load_catalogue()}
+        if "regions_" in state and "seen_regions_" not in state:
+            state = {**state, "seen_regions_": list(state["regions_"])}
         super().__setstate__(state)
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -453,6 +470,7 @@ class MultiTreatmentLearner(BaseEstimator):
         if "region" not in X:
             raise ValueError("X has no 'region' column; it decides what is offered")
         catalogue = self.catalogue or load_catalogue()
+        self.catalogue_ = catalogue
         self.interventions_ = list(catalogue.intervention_codes)
         self.regions_ = list(catalogue.region_codes)
         self.availability_ = catalogue.availability_matrix()

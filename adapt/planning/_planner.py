@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from adapt.catalogue import load_catalogue
 from adapt.contract import EPISODE_COLUMNS, validate_tables
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.planning._transitions import StepTransitions
@@ -71,7 +70,7 @@ class Planner:
         max_history: int = 50,
     ):
         self.model, self.transitions = model, transitions
-        self.catalogue = getattr(model, "catalogue", None) or load_catalogue()
+        self.catalogue = model.catalogue_
         _check_int("k", k, 1, MAX_K)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -222,9 +221,7 @@ class Planner:
         return beam.score if self.objective == "steps" else beam.reached
 
     def _check_regions(self, persons: pd.DataFrame) -> None:
-        seen = getattr(self.model, "seen_regions_", None)
-        if seen is None:
-            return
+        seen = self.model.seen_regions_
         unseen = ~persons["region"].astype(str).isin(seen).to_numpy()
         if unseen.any():
             raise ValueError(

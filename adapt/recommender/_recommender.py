@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from adapt.catalogue import load_catalogue
 from adapt.explain import Sentences, arm_contributions
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.planning import Planner, StepTransitions
@@ -78,7 +77,7 @@ class Recommender:
         self, model, transitions: StepTransitions, version: str = "unversioned", beam_width: int = 4
     ):
         self.model, self.transitions, self.version = model, transitions, version
-        self.catalogue = getattr(model, "catalogue", None) or load_catalogue()
+        self.catalogue = model.catalogue_
         self.beam_width = beam_width
         self._planners: dict[int, Planner] = {}
         self._codes = list(model.interventions_)
@@ -193,7 +192,7 @@ class Recommender:
         return self._planners[k]
 
     def _unservable(self, persons: pd.DataFrame) -> dict:
-        seen = set(getattr(self.model, "seen_regions_", self.catalogue.region_codes))
+        seen = set(self.model.seen_regions_)
         region = persons["region"].astype(str)
         bad = ~region.isin(seen)
         return {
@@ -214,7 +213,7 @@ class Recommender:
                 ("person", "region"),
                 f"unknown region {region!r}; expected one of {list(catalogue.region_codes)}",
             )
-        elif region not in getattr(self.model, "seen_regions_", catalogue.region_codes):
+        elif region not in self.model.seen_regions_:
             error(
                 ("person", "region"), f"the model never saw region {region!r}; it cannot serve it"
             )

@@ -218,6 +218,16 @@ class AutoLearner(BaseEstimator):
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.interventions_
 
+    @property
+    def catalogue_(self) -> Catalogue:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.catalogue_
+
+    @property
+    def seen_regions_(self) -> list[str]:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.seen_regions_
+
     def predict(self, X):
         return self.best_estimator_.predict(self._columns(X))
 

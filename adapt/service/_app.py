@@ -207,7 +207,7 @@ def create_app(
 
 def _catalogue(recommender: Recommender) -> CatalogueOut:
     catalogue = recommender.catalogue
-    seen = set(getattr(recommender.model, "seen_regions_", catalogue.region_codes))
+    seen = set(recommender.model.seen_regions_)
     return CatalogueOut(
         model_version=recommender.version,
         regions=[
