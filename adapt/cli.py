@@ -415,7 +415,7 @@ def _selection_table(auto) -> str:
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     help="With --learner auto: seconds the search may take (candidates in order, the "
-    "reference always); all candidates when not given.",
+    "reference always) [default: 1.5 times what the shared models and the reference took].",
 )
 @click.option(
     "--out",

@@ -172,9 +172,8 @@ class MultiTreatmentLearner(BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """Estimated progression probability under each intervention (NaN where not offered)."""
-        E = self._encode(self._check_predict_input(X))
         # Unoffered cells are NaN in every model, so a plain mean keeps them NaN.
-        return self._frame(self._estimates(E, self.estimators_).mean(axis=0), X, "p_")
+        return self._frame(self.estimate(self.encode(X)), X, "p_")
 
     def predict_interval(
         self, X: pd.DataFrame, level: float | None = None
