@@ -119,12 +119,13 @@ def _repeatable_ok(plan, episodes):
     return len(once) == len(set(once)) and not set(once) & set(episodes["intervention"])
 
 
-def test_a_wider_beam_never_finds_a_worse_plan(model, transitions, data):
+def test_a_wider_beam_finds_better_plans(model, transitions, data):
+    # Not for every person: the beam is screened with one model and its finalists valued with
+    # the full estimate, which may prefer the greedy screen's plan to all of the wide one's.
     persons, episodes = _some(data, 40)
     greedy = Planner(model, transitions, k=3, beam_width=1).search(persons, episodes)
     wide = Planner(model, transitions, k=3, beam_width=50).search(persons, episodes)
-    assert (wide.value >= greedy.value - 1e-9).all()
-    assert (wide.value > greedy.value + 1e-6).any()
+    assert wide.value.mean() > greedy.value.mean() + 1e-3
 
 
 def test_plans_use_what_the_region_offers_and_courses_once(model, transitions, data):
@@ -291,3 +292,70 @@ def test_one_persons_plan_from_plain_values_equals_the_table_path(data, model, t
         assert list(one.interventions[0]) == list(batch.interventions[i])
         np.testing.assert_allclose(one.p_progress[0], batch.p_progress[i], rtol=1e-9)
         np.testing.assert_allclose(one.expected_step[0], batch.expected_step[i], rtol=1e-9)
+
+
+def _rows_rebuilt(model, transitions, persons, episodes, codes, path):
+    """The next decision's encoded features after planned `codes` leading along the steps of
+    `path`, the slow way: the planned episodes appended to the history, the pipeline run."""
+    history = episodes.sort_values("episode_no").reset_index(drop=True)
+    end = float(history["end_day"].iloc[-1]) if len(history) else 0.0
+    for t, code in enumerate(codes):
+        start = 0.0 if (len(history) == 0 and t == 0) else end + transitions.gap_days
+        end = start + transitions.days[code]
+        planned = {
+            "person_id": persons["person_id"].iloc[0],
+            "episode_no": len(history) + 1,
+            "intervention": code,
+            "start_day": int(np.rint(start)),
+            "end_day": int(np.rint(end)),
+            "hours": transitions.hours[code],
+            "step_before": path[t],
+            "step_after": path[t + 1],
+        }
+        history = pd.concat([history, pd.DataFrame([planned])], ignore_index=True)
+    points = next_decision_points_for(model, persons, history, current_step=path[-1])
+    return model.encode(points.features).values[0]
+
+
+def _rows_updated(model, transitions, persons, episodes, codes, path):
+    """The same, the planner's way: the first decision's row, updated episode by episode."""
+    from adapt.planning._planner import _Histories
+
+    planner = Planner(model, transitions, k=max(len(codes), 1))
+    root = _Histories(persons, episodes, model.catalogue_).root(model, np.array([path[0]]))
+    rows = planner._next_rows(root.values.columns)
+    values, carry = root.values.values, root.carry
+    for t, code in enumerate(codes):
+        arm = np.array([list(model.interventions_).index(code)])
+        values, carry = rows.apply(
+            values, carry, np.array([0]), arm, np.array([path[t + 1]]), root.running
+        )
+    return values[0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    person=st.integers(0, 499),
+    codes=st.lists(st.integers(0, 14), min_size=0, max_size=4),
+    steps=st.lists(st.integers(0, 5), min_size=5, max_size=5),
+)
+def test_a_planned_episode_changes_the_features_as_the_pipeline_does(
+    model, transitions, data, person, codes, steps
+):
+    """Every column of a branch's next decision, updated in place, equals the pipeline's on the
+    history with the planned episodes appended: counts, hours (of episodes still running too),
+    days, step, the previous intervention and, for the sequence learner, the ordered history."""
+    persons, episodes = _some(data, 1, offset=person)
+    codes = [model.interventions_[c % len(model.interventions_)] for c in codes]
+    path = steps[: len(codes) + 1]
+    expected = _rows_rebuilt(model, transitions, persons, episodes, codes, path)
+    got = _rows_updated(model, transitions, persons, episodes, codes, path)
+    # equal but for the order of adding hours (1e-14)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
+
+
+def test_running_episodes_are_among_the_checked_histories(data):
+    """Some recorded episode still runs when the last one ends (its hours come in later)."""
+    ep = data["episodes"].sort_values(["person_id", "episode_no"])
+    last_end = ep.groupby("person_id")["end_day"].transform("last")
+    assert (ep["end_day"] > last_end).sum() > 0

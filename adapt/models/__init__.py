@@ -3,6 +3,7 @@
 from adapt.models._base import MultiTreatmentLearner
 from adapt.models._blend import BlendLearner
 from adapt.models._dr_learner import DRLearner
+from adapt.models._encoded import Encoded
 from adapt.models._persistence import load_model, save_model
 from adapt.models._policy_tree import PolicyTreeLearner
 from adapt.models._s_learner import SLearner
@@ -32,6 +33,7 @@ __all__ = [
     "LEARNERS",
     "BlendLearner",
     "DRLearner",
+    "Encoded",
     "MultiTreatmentLearner",
     "PolicyTreeLearner",
     "SLearner",

@@ -232,10 +232,16 @@ class MultiTreatmentLearner(BaseEstimator):
         """Which interventions each encoded row's region offers: (rows, arms) booleans."""
         return self._available(E)
 
-    def estimate(self, E: Encoded) -> np.ndarray:
+    def estimate(self, E: Encoded, where: np.ndarray | None = None) -> np.ndarray:
         """The estimate for every encoded row and offered intervention: (rows, arms), NaN
-        where not offered (what `predict` gives, without the half-samples' draws)."""
-        return self._estimates(E, self.estimators_).mean(axis=0)
+        where not offered (what `predict` gives, without the half-samples' draws). With
+        `where` (a boolean (rows, arms) mask) only those pairs are estimated, NaN elsewhere."""
+        return self._estimates(E, self.estimators_, where).mean(axis=0)
+
+    def screening_estimate(self, E: Encoded, where: np.ndarray | None = None) -> np.ndarray:
+        """`estimate` from one model alone (the first of the estimate's): as many trees as one
+        model has, for screening many candidates whose finalists `estimate` then decides."""
+        return self._estimates(E, [self._screening_model()], where)[0]
 
     def draws(self, E: Encoded) -> np.ndarray:
         """The half-samples' draws of the estimate: (draws, rows, arms); their mean is the
@@ -436,14 +442,35 @@ class MultiTreatmentLearner(BaseEstimator):
         bags = self._estimates(E, self.bag_estimators_)
         return bags - bags.mean(axis=0) + estimate
 
-    def _estimates(self, E: Encoded, models) -> np.ndarray:
-        """Each model's estimate for every (row, offered arm): (models, rows, arms), NaN
-        elsewhere."""
-        rows, arms = np.nonzero(self._available(E))
+    def _estimates(self, E: Encoded, models, where=None) -> np.ndarray:
+        """Each model's estimate for every (row, offered arm) (those of `where` only, when
+        given): (models, rows, arms), NaN elsewhere."""
+        wanted = self._available(E)
+        if where is not None:
+            wanted = wanted & where
+        rows, arms = np.nonzero(wanted)
         out = np.full((len(models), len(E), len(self.interventions_)), np.nan)
+        # the models of a pooled learner read one pair matrix: built once for all
+        pairs = self._encoded_input(E, rows, arms) if isinstance(E, Encoded) else None
         for b, model in enumerate(models):
-            out[b, rows, arms] = np.clip(self._predict_one(model, E, rows, arms), 0, 1)
+            p = (
+                self._predict_one(model, E, rows, arms)
+                if pairs is None
+                else self._predict_encoded(model, pairs)
+            )
+            out[b, rows, arms] = np.clip(p, 0, 1)
         return out
+
+    def _encoded_input(self, E: Encoded, rows, arms):
+        """What `_predict_encoded` reads for these (row, arm) pairs, when every model reads
+        the same (None: each model goes through `_predict_one`)."""
+        return None
+
+    def _predict_encoded(self, model, pairs) -> np.ndarray:
+        raise NotImplementedError
+
+    def _screening_model(self):
+        return self.estimators_[0]
 
     def _encode(self, X: pd.DataFrame) -> Encoded:
         return encode(X, self.categories_)

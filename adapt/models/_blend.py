@@ -9,7 +9,7 @@ import numpy as np
 from adapt.features import ordered_columns
 from adapt.models._arms import pair_columns, pooled_outcome_model, predict_pairs, with_arm
 from adapt.models._base import FULL_DATA_SEED
-from adapt.models._encoded import Encoded, take
+from adapt.models._encoded import Encoded, raw_predict, take
 from adapt.models._sequence_learner import SequenceLearner
 
 
@@ -69,6 +69,15 @@ class BlendLearner(SequenceLearner):
         )
         return 0.5 * s_half + 0.5 * super()._predict_one(parts.sequence, X, rows, arms)
 
+    def _encoded_input(self, E, rows, arms):
+        s_pairs = with_arm(self._s_input(E).take(rows), arms, self.interventions_)
+        return s_pairs, super()._encoded_input(E, rows, arms)
+
+    def _predict_encoded(self, parts, pairs):
+        s_pairs, sequence_pairs = pairs
+        s_half = np.mean([raw_predict(m, s_pairs) for m in parts.s_models], axis=0)
+        return 0.5 * s_half + 0.5 * raw_predict(parts.sequence, sequence_pairs)
+
     def _explained_parts(self, parts, X, rows, arms):
         # Each model's log-odds contributions, weighted as in the estimate: an approximation,
         # the estimate being a mean of probabilities. The S models read fewer columns, named
@@ -80,6 +89,10 @@ class BlendLearner(SequenceLearner):
         s_parts = [(m, s_frame, positions, weight, s_columns) for m in parts.s_models]
         [(model, pairs, _, _)] = super()._explained_parts(parts.sequence, X, rows, arms)
         return [*s_parts, (model, pairs, positions, 0.5)]
+
+    def _screening_model(self):
+        parts = self.estimators_[0]
+        return BlendParts(parts.s_models[:1], parts.sequence)
 
     def _s_input(self, X):
         return X.select(self.s_columns_) if isinstance(X, Encoded) else X[self.s_columns_]

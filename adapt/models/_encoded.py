@@ -51,7 +51,8 @@ def take(X, rows):
 
 
 # Below this many rows LightGBM predicts on one thread: starting OpenMP's team costs more than
-# the trees (30 times more for one person's rows on a busy 2-core machine).
+# the trees (30 times more for one person's rows on a busy 2-core machine). Above it every core
+# predicts (LightGBM's 0): rows are independent, so the result does not depend on the threads.
 ONE_THREAD_ROWS = 5_000
 
 
@@ -59,5 +60,5 @@ def raw_predict(model, matrix: np.ndarray, **options) -> np.ndarray:
     """A fitted LightGBM sklearn model's prediction from a float matrix: the probability of
     class 1 for a binary classifier, per class for a multiclass one, the value for a regressor
     (`options` go to LightGBM's ``Booster.predict``)."""
-    threads = 1 if len(matrix) < ONE_THREAD_ROWS else max(int(model.n_jobs or 0), 0)
+    threads = 1 if len(matrix) < ONE_THREAD_ROWS else 0
     return model.booster_.predict(matrix, num_threads=threads, **options)

@@ -4,7 +4,7 @@ import numpy as np
 
 from adapt.models._arms import pooled_outcome_model, predict_pairs, with_arm
 from adapt.models._base import MultiTreatmentLearner
-from adapt.models._encoded import take
+from adapt.models._encoded import raw_predict, take
 
 
 class SLearner(MultiTreatmentLearner):
@@ -25,6 +25,12 @@ class SLearner(MultiTreatmentLearner):
 
     def _predict_one(self, model, X, rows, arms):
         return predict_pairs(model, X, rows, arms, self.interventions_)
+
+    def _encoded_input(self, E, rows, arms):
+        return with_arm(E.take(rows), arms, self.interventions_)
+
+    def _predict_encoded(self, model, pairs):
+        return raw_predict(model, pairs)
 
     def _explained_parts(self, model, X, rows, arms):
         frame = with_arm(take(X, rows), arms, self.interventions_)

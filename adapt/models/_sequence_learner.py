@@ -70,6 +70,12 @@ class SequenceLearner(MultiTreatmentLearner):
             return raw_predict(model, self._encoded_pairs(X.take(rows), arms))
         return model.predict_proba(self._pairs(X.iloc[rows], arms))[:, 1]
 
+    def _encoded_input(self, E, rows, arms):
+        return self._encoded_pairs(E.take(rows), arms)
+
+    def _predict_encoded(self, model, pairs):
+        return raw_predict(model, pairs)
+
     def _explained_parts(self, model, X, rows, arms):
         pairs = (
             self._encoded_pairs(X.take(rows), arms)

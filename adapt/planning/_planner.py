@@ -4,7 +4,14 @@ A plan is a fixed sequence of k interventions. After each planned episode the pe
 up with the learner's estimated probability, back with the estimated step-back rate, else stays;
 the planned intervention and its outcome join the history the next estimate sees. The value of a
 plan is the exact expectation over those step outcomes (every branch is kept, weighted by its
-probability); beam search keeps the `beam_width` best prefixes per person at each position.
+probability).
+
+The search is a beam search in two passes. The screen keeps the `beam_width` best prefixes per
+person at each position, estimating with one of the learner's models (`screening_estimate`) and
+folding step outcomes under `SCREEN_MERGE` into their likeliest sibling; its `beam_width` plans
+per person are then valued exactly with the full estimate, and the best is the plan. Each
+branch's features are the decision before's, updated by the planned episode (`NextRows`), and
+branches that read alike are estimated once.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import pandas as pd
 
 from adapt.contract import EPISODE_COLUMNS, validate_tables
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
+from adapt.models import Encoded
+from adapt.planning._next_rows import Carry, NextRows, Running, recorded_carry
 from adapt.planning._transitions import StepTransitions
 
 OBJECTIVES = ("steps", "reach")
@@ -23,6 +32,9 @@ MAX_K = 5
 # Ranks prefixes under the `reach` objective before the target can be reached: a step nearer
 # the target is worth a little, never as much as reaching it.
 REACH_TIEBREAK = 1e-3
+# Screening merges a step outcome less likely than this (within its beam) into its likeliest
+# sibling; the finalists are valued with every outcome.
+SCREEN_MERGE = 0.02
 
 
 @dataclass
@@ -54,7 +66,8 @@ class Planner:
     target_step : int
         The step the `reach` objective aims at.
     beam_width : int
-        Prefixes kept per person at each position (1: greedy chaining).
+        Prefixes kept per person at each position of the screen, and plans per person valued
+        exactly at the end (1: greedy chaining).
     max_history : int
         Longest recorded history accepted, in episodes.
     """
@@ -141,30 +154,83 @@ class Planner:
 
     def _search(self, history, current_step, k) -> Plans:
         k = self.k if k is None else k
-        n, n_arms = len(history.last_step), len(self._codes)
         start = history.last_step if current_step is None else np.asarray(current_step, np.int64)
-        offered = self.catalogue.availability_matrix()[history.region_index]
-        done = history.done_matrix(self._codes)
+        root = history.root(self.model, start)
+        rows = self._next_rows(root.values.columns)
+        # Screen with one model, merging unlikely branches; the finalists' plans are then valued
+        # exactly with the full estimate (every branch) and the best of them kept.
+        screened = self._beam(
+            root, start, k, rows, self.model.screening_estimate, self.beam_width, SCREEN_MERGE
+        )
+        exact = self._beam(
+            root,
+            start,
+            k,
+            rows,
+            self.model.estimate,
+            1,
+            0.0,
+            fixed=(screened.person, screened.plan),
+        )
+        best = _top_per_person(exact.person, self._final_value(exact)[:, None], 1)[0]
+        best = best[np.argsort(exact.person[best], kind="stable")]
+        return Plans(
+            interventions=self._codes[exact.plan[best]],
+            p_progress=exact.p[best],
+            expected_step=exact.expected_step[best],
+            value=self._final_value(exact)[best],
+        )
 
-        branch = _Branches.start(start, self.target_step)
-        beam = _Beams.start(n, reached=branch.reached.astype(float))
+    def _next_rows(self, columns) -> NextRows:
+        families = [self.catalogue.interventions[c].family for c in self._codes]
+        return NextRows(
+            columns,
+            self.model.categories_,
+            list(self._codes),
+            families,
+            self._days,
+            self._hours,
+            self.transitions.gap_days,
+        )
+
+    def _beam(self, root, start, k, next_rows, estimate, width, merge, fixed=None) -> _Beams:
+        """Beam search with `estimate`, keeping `width` prefixes per unit (a person, or with
+        `fixed` = (persons, plans) one given plan each); branches under `merge` join their
+        likeliest sibling."""
+        n_arms = len(self._codes)
+        person = np.arange(len(start)) if fixed is None else fixed[0]
+        offered = self.catalogue.availability_matrix()[root.region_index]
+        done = root.done
+        branch = _Branches.start(person, start, root, self.target_step)
+        beam = _Beams.start(person, reached=branch.reached.astype(float))
         for t in range(k):
-            p = self._estimates(history, beam, branch)
+            allowed = offered[beam.person] & ~(
+                ~self._repeatable & (done[beam.person] | beam.contains(n_arms))
+            )
+            if fixed is not None:
+                allowed &= np.arange(n_arms)[None, :] == fixed[1][beam.unit, t][:, None]
+            p = self._estimates(estimate, branch, allowed[branch.beam], root.values.columns)
             gain, reach = self._gains(p, branch)
             weight = branch.weight[:, None]
             score_now = _sum_by(branch.beam, weight * gain, len(beam))
             reached_now = _sum_by(branch.beam, weight * reach, len(beam))
-            allowed = offered[beam.person] & ~(
-                ~self._repeatable & (done[beam.person] | beam.contains(n_arms))
-            )
             candidate = self._rank(beam, score_now, reached_now, allowed, last=t == k - 1)
-            chosen_beam, chosen_arm = _top_per_person(beam.person, candidate, self.beam_width)
+            chosen_beam, chosen_arm = _top_per_person(beam.unit, candidate, width)
             # The model's estimate at this position: its mean over the step outcomes so far.
             mean_p = _sum_by(branch.beam, weight * np.nan_to_num(p), len(beam)) / _sum_by(
                 branch.beam, weight, len(beam)
             )
             branch = branch.expand(
-                chosen_beam, chosen_arm, p, self._back, self._progress_to, self.target_step
+                chosen_beam,
+                chosen_arm,
+                p,
+                self._back,
+                self._progress_to,
+                self.target_step,
+                next_rows if t < k - 1 else None,
+                beam.person[chosen_beam],
+                root.running,
+                merge,
             )
             beam = beam.extend(
                 chosen_beam,
@@ -174,30 +240,23 @@ class Planner:
                 p=mean_p[chosen_beam, chosen_arm],
                 expected_step=_sum_by(branch.beam, branch.weight * branch.step, len(chosen_beam)),
             )
-        best = _top_per_person(beam.person, self._final_value(beam)[:, None], 1)[0]
-        order = np.argsort(beam.person[best])
-        best = best[order]
-        return Plans(
-            interventions=self._codes[beam.plan[best]],
-            p_progress=beam.p[best],
-            expected_step=beam.expected_step[best],
-            value=self._final_value(beam)[best],
-        )
+        return beam
 
-    def _estimates(self, history, beam, branch) -> np.ndarray:
-        """The model's probabilities for every branch (rows) and intervention (columns)."""
-        features = history.features(
-            self.model,
-            beam.person[branch.beam],
-            beam.plan[branch.beam],
-            branch.path,
-            self._days,
-            self._hours,
-            self.transitions.gap_days,
-            self._codes,
+    def _estimates(self, estimate, branch, wanted, columns) -> np.ndarray:
+        """`estimate` for every branch (rows) and wanted intervention (columns); rows with the
+        same features are estimated once."""
+        values = np.ascontiguousarray(branch.values)
+        _, first, inverse = np.unique(
+            values.view(np.dtype((np.void, values.dtype.itemsize * values.shape[1]))),
+            return_index=True,
+            return_inverse=True,
         )
-        # the estimate alone (its half-sample draws average to it, and cost as much again)
-        p = self.model.estimate(features)
+        inverse = inverse.reshape(-1)
+        n_arms = wanted.shape[1]
+        cells = (inverse[:, None] * n_arms + np.arange(n_arms)).reshape(-1)
+        wanted_once = np.bincount(cells, weights=wanted.reshape(-1), minlength=len(first) * n_arms)
+        wanted_once = wanted_once.reshape(len(first), n_arms) > 0
+        p = estimate(Encoded(values[first], columns), where=wanted_once)[inverse]
         # Nobody climbs above the top of the ladder.
         return np.where(branch.step[:, None] >= self.catalogue.max_step, 0.0, p)
 
@@ -243,8 +302,9 @@ class Planner:
 
 @dataclass
 class _Beams:
-    """Plan prefixes kept so far, several per person."""
+    """Plan prefixes kept so far, several per unit (a person, or one plan being valued)."""
 
+    unit: np.ndarray
     person: np.ndarray
     plan: np.ndarray  # (beams, t) arm indices
     score: np.ndarray  # expected steps gained so far
@@ -253,9 +313,10 @@ class _Beams:
     expected_step: np.ndarray  # (beams, t)
 
     @classmethod
-    def start(cls, n: int, reached: np.ndarray) -> _Beams:
+    def start(cls, person: np.ndarray, reached: np.ndarray) -> _Beams:
+        n = len(person)
         empty = np.zeros((n, 0))
-        return cls(np.arange(n), empty.astype(np.int64), np.zeros(n), reached, empty, empty)
+        return cls(np.arange(n), person, empty.astype(np.int64), np.zeros(n), reached, empty, empty)
 
     def __len__(self) -> int:
         return len(self.person)
@@ -268,6 +329,7 @@ class _Beams:
 
     def extend(self, rows, arms, score, reached, p, expected_step) -> _Beams:
         return _Beams(
+            self.unit[rows],
             self.person[rows],
             np.column_stack([self.plan[rows], arms]),
             score,
@@ -278,46 +340,106 @@ class _Beams:
 
 
 @dataclass
+class _Root:
+    """Each person's next decision: its encoded features and what planned episodes change."""
+
+    values: Encoded
+    carry: Carry
+    running: Running
+    region_index: np.ndarray
+    done: np.ndarray  # (persons, arms): interventions in the recorded history
+
+
+@dataclass
 class _Branches:
-    """Step outcomes of a beam's planned episodes so far, each with its probability."""
+    """Step outcomes of a beam's planned episodes so far, each with its probability and the
+    encoded features of the decision that follows."""
 
     beam: np.ndarray
     weight: np.ndarray
-    path: np.ndarray  # (branches, t + 1) steps: at the start and after each planned episode
+    step: np.ndarray
     reached: np.ndarray
-
-    @property
-    def step(self) -> np.ndarray:
-        return self.path[:, -1]
+    values: np.ndarray  # (branches, features)
+    carry: Carry
 
     @classmethod
-    def start(cls, step: np.ndarray, target: int) -> _Branches:
-        n = len(step)
-        return cls(np.arange(n), np.ones(n), step[:, None].astype(np.int64), step >= target)
+    def start(cls, person, step, root: _Root, target: int) -> _Branches:
+        step = np.asarray(step, np.int64)[person]
+        return cls(
+            np.arange(len(person)),
+            np.ones(len(person)),
+            step,
+            step >= target,
+            root.values.values[person],
+            root.carry.take(person),
+        )
 
-    def expand(self, chosen_beam, chosen_arm, p, back_rate, progress_to, target) -> _Branches:
+    def expand(
+        self,
+        chosen_beam,
+        chosen_arm,
+        p,
+        back_rate,
+        progress_to,
+        target,
+        next_rows,
+        person_of_pair,
+        running,
+        merge,
+    ) -> _Branches:
         """Every branch of each chosen beam, continued by its chosen intervention: up (to each
-        step a progression may reach), back or staying."""
+        step a progression may reach), back or staying. Outcomes less likely than `merge`
+        (within their beam) join their likeliest sibling. Without `next_rows` the branches'
+        features are not needed and not computed."""
         branch, pair = _branches_of(self.beam, chosen_beam)
         step = self.step[branch]
         up = np.nan_to_num(p[branch, chosen_arm[pair]])
         back = _back_rate(back_rate, step)
         reached_if_up = progress_to[chosen_arm[pair], step]  # (rows, steps)
-        outcomes = [
-            (up * reached_if_up[:, s], np.full_like(step, s)) for s in range(len(back_rate))
-        ]
-        outcomes += [((1 - up) * back, step - 1), ((1 - up) * (1 - back), step)]
-        weight = np.concatenate([self.weight[branch] * w for w, _ in outcomes])
-        new_step = np.concatenate([s for _, s in outcomes])
-        rows = np.tile(branch, len(outcomes))
-        keep = weight > 0
-        path = np.column_stack([self.path[rows], new_step])[keep]
-        return _Branches(
-            np.tile(pair, len(outcomes))[keep],
-            weight[keep],
-            path,
-            (self.reached[rows] | (new_step >= target))[keep],
+        n_steps = len(back_rate)
+        weight = (
+            np.column_stack([up[:, None] * reached_if_up, (1 - up) * back, (1 - up) * (1 - back)])
+            * self.weight[branch][:, None]
         )
+        new_step = np.column_stack(
+            [np.broadcast_to(np.arange(n_steps), (len(step), n_steps)), step - 1, step]
+        )
+        if merge > 0:
+            weight = _merged(weight, merge)
+        parent, outcome = np.nonzero(weight > 0)
+        step_after = new_step[parent, outcome]
+        rows = branch[parent]
+        if next_rows is None:
+            values, carry = self.values[:0], self.carry.take(slice(0, 0))
+        else:
+            values, carry = next_rows.apply(
+                self.values[rows],
+                self.carry.take(rows),
+                person_of_pair[pair[parent]],
+                chosen_arm[pair[parent]],
+                step_after,
+                running,
+            )
+        return _Branches(
+            pair[parent],
+            weight[parent, outcome],
+            step_after,
+            self.reached[rows] | (step_after >= target),
+            values,
+            carry,
+        )
+
+
+def _merged(weight: np.ndarray, below: float) -> np.ndarray:
+    """Outcome weights (branches, outcomes) with each branch's outcomes under `below` added to
+    its likeliest outcome."""
+    small = (weight > 0) & (weight < below)
+    if not small.any():
+        return weight
+    likeliest = np.argmax(weight, axis=1)
+    out = np.where(small, 0.0, weight)
+    out[np.arange(len(weight)), likeliest] += np.where(small, weight, 0.0).sum(axis=1)
+    return out
 
 
 def _branches_of(beam_of_branch: np.ndarray, chosen_beam: np.ndarray):
@@ -336,7 +458,7 @@ def _branches_of(beam_of_branch: np.ndarray, chosen_beam: np.ndarray):
 
 
 class _Histories:
-    """Recorded histories, and the same histories with planned episodes appended."""
+    """Recorded histories of many persons (contract tables)."""
 
     def __init__(self, persons: pd.DataFrame, episodes: pd.DataFrame, catalogue):
         self.persons = persons.reset_index(drop=True)
@@ -348,10 +470,9 @@ class _Histories:
             raise ValueError(f"episodes name persons that the persons table lacks: {missing}")
         self.episodes = ep.sort_values(["_row", "episode_no"], kind="stable").reset_index(drop=True)
         rows = self.episodes["_row"].to_numpy()
-        self.count = np.bincount(rows, minlength=len(ids))
-        self.first = np.r_[0, np.cumsum(self.count)[:-1]]
-        last = self.first + self.count - 1
-        has = self.count > 0
+        count = np.bincount(rows, minlength=len(ids))
+        last = np.r_[0, np.cumsum(count)[:-1]] + count - 1
+        has = count > 0
         self.last_step = np.zeros(len(ids), np.int64)
         self.last_end = np.zeros(len(ids), np.int64)
         self.last_step[has] = self.episodes["step_after"].to_numpy()[last[has]]
@@ -361,53 +482,21 @@ class _Histories:
             bad = self.persons.loc[self.region_index < 0, "region"].unique()[:5].tolist()
             raise ValueError(f"persons.region has regions the catalogue does not know: {bad}")
 
-    def features(self, model, person, plan, path, days, hours, gap, codes):
-        """`model`'s encoded features of each branch's next decision (see `with_plans`)."""
-        persons, episodes = self.with_plans(person, plan, path, days, hours, gap, codes)
-        points = next_decision_points_for(model, persons, episodes, current_step=path[:, -1])
-        return model.encode(points.features)
-
-    def done_matrix(self, codes: np.ndarray) -> np.ndarray:
-        done = np.zeros((len(self.persons), len(codes)), bool)
-        arm = pd.Index(codes).get_indexer(self.episodes["intervention"])
-        done[self.episodes["_row"].to_numpy()[arm >= 0], arm[arm >= 0]] = True
-        return done
-
-    def with_plans(self, person, plan, path, days, hours, gap, codes):
-        """Persons and episodes tables of one pseudo-person per branch: the recorded history
-        of `person`, then the planned interventions `plan` with the steps of `path`."""
-        n = len(person)
-        ids = np.arange(n)
-        pseudo = self.persons.iloc[person].reset_index(drop=True).assign(person_id=ids)
-        counts = self.count[person]
-        take = np.repeat(self.first[person], counts) + (
-            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    def root(self, model, start) -> _Root:
+        points = next_decision_points_for(model, self.persons, self.episodes, current_step=start)
+        ep = self.episodes
+        arm = pd.Index(model.interventions_).get_indexer(ep["intervention"])
+        carry, running = recorded_carry(
+            ep["_row"].to_numpy(),
+            arm,
+            *(ep[c].to_numpy(float) for c in ("start_day", "end_day", "hours")),
+            *(ep[c].to_numpy(np.int64) for c in ("step_before", "step_after")),
+            len(self.persons),
+            self.last_end.astype(float),
         )
-        recorded = self.episodes.iloc[take][list(EPISODE_COLUMNS)].assign(
-            person_id=np.repeat(ids, counts)
-        )
-        planned = []
-        end = self.last_end[person].astype(float)
-        for t in range(plan.shape[1]):
-            arm = plan[:, t]
-            # A new person's first episode starts on day 0, as at entry.
-            start = np.where((counts == 0) & (t == 0), 0.0, end + gap)
-            end = start + days[arm]
-            planned.append(
-                pd.DataFrame(
-                    {
-                        "person_id": ids,
-                        "episode_no": counts + t + 1,
-                        "intervention": codes[arm],
-                        "start_day": np.rint(start).astype(np.int64),
-                        "end_day": np.rint(end).astype(np.int64),
-                        "hours": hours[arm],
-                        "step_before": path[:, t],
-                        "step_after": path[:, t + 1],
-                    }
-                )
-            )
-        return pseudo, pd.concat([recorded, *planned], ignore_index=True)
+        done = np.zeros((len(self.persons), len(model.interventions_)), bool)
+        done[ep["_row"].to_numpy()[arm >= 0], arm[arm >= 0]] = True
+        return _Root(model.encode(points.features), carry, running, self.region_index, done)
 
 
 class _OneHistory:
@@ -421,43 +510,37 @@ class _OneHistory:
         self.day = day
         self.region_index = np.array([catalogue.region_codes.index(person["region"])])
 
-    def done_matrix(self, codes: np.ndarray) -> np.ndarray:
-        done = {e["intervention"] for e in self.episodes}
-        return np.array([[c in done for c in codes]])
-
-    def features(self, model, person, plan, path, days, hours, gap, codes):
-        """Like `_Histories.features`: the planned episodes follow the recorded ones with the
-        same days and hours (`_Histories.with_plans`), and the first decision is taken on the
-        given day."""
-        settings = feature_settings(model)
-        rows = []
-        for branch in range(len(person)):
-            planned = []
-            end = self.start_day
-            for t in range(plan.shape[1]):
-                arm = plan[branch, t]
-                start = self.start_day if (not self.episodes and t == 0) else end + gap
-                end = start + days[arm]
-                planned.append(
-                    {
-                        "intervention": codes[arm],
-                        "start_day": int(np.rint(start)),
-                        "end_day": int(np.rint(end)),
-                        "hours": float(hours[arm]),
-                        "step_before": int(path[branch, t]),
-                        "step_after": int(path[branch, t + 1]),
-                    }
-                )
-            rows.append(
-                next_decision_values(
-                    self.person,
-                    self.episodes + planned,
-                    current_step=int(path[branch, -1]),
-                    day=self.day if not planned else None,
-                    **settings,
-                )
-            )
-        return model.encode_values(rows)
+    def root(self, model, start) -> _Root:
+        codes = list(model.interventions_)
+        row = next_decision_values(
+            self.person,
+            self.episodes,
+            current_step=int(start[0]),
+            day=self.day,
+            **feature_settings(model),
+        )
+        ep = self.episodes
+        arm = np.array(
+            [codes.index(e["intervention"]) if e["intervention"] in codes else -1 for e in ep],
+            np.int64,
+        )
+        columns = {
+            c: np.array([e[c] for e in ep], float) for c in ("start_day", "end_day", "hours")
+        }
+        steps = {c: np.array([e[c] for e in ep], np.int64) for c in ("step_before", "step_after")}
+        carry, running = recorded_carry(
+            np.zeros(len(ep), np.int64),
+            arm,
+            columns["start_day"],
+            columns["end_day"],
+            columns["hours"],
+            steps["step_before"],
+            steps["step_after"],
+            1,
+            np.array([self.start_day]),
+        )
+        done = np.array([[c in {e["intervention"] for e in ep} for c in codes]])
+        return _Root(model.encode_values([row]), carry, running, self.region_index, done)
 
 
 def _top_per_person(person: np.ndarray, value: np.ndarray, width: int):
@@ -481,9 +564,11 @@ def _top_per_person(person: np.ndarray, value: np.ndarray, width: int):
 
 def _sum_by(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """Sums of `values` rows per `index` (0..size-1); a column vector when `values` is 2-D."""
-    out = np.zeros((size, *np.shape(values)[1:]))
-    np.add.at(out, index, values)
-    return out
+    if np.ndim(values) == 1:
+        return np.bincount(index, weights=values, minlength=size)
+    return np.column_stack(
+        [np.bincount(index, weights=column, minlength=size) for column in values.T]
+    ).reshape(size, -1)
 
 
 def _back_rate(rates, step: np.ndarray) -> np.ndarray:
