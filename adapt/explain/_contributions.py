@@ -7,7 +7,6 @@ import weakref
 
 import numpy as np
 import pandas as pd
-import shap
 
 from adapt.models import MultiTreatmentLearner
 from adapt.models._encoded import raw_predict
@@ -15,11 +14,15 @@ from adapt.models._encoded import raw_predict
 _EXPLAINERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def tree_explainer(model) -> shap.TreeExplainer:
+def tree_explainer(model):
     """SHAP's TreeExplainer of a fitted LightGBM model, built once per model (it parses every
     tree) and reused."""
     explainer = _EXPLAINERS.get(model)
     if explainer is None:
+        # imported here: shap (and matplotlib with it) takes a second to import, and a live
+        # explanation of encoded rows never needs it (LightGBM's own TreeSHAP)
+        import shap
+
         explainer = _EXPLAINERS[model] = shap.TreeExplainer(model)
     return explainer
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import shap
-from matplotlib.figure import Figure
 
 from adapt._figures import save_png
 from adapt.explain._contributions import log_odds_contributions, tree_explainer
 from adapt.models import MultiTreatmentLearner
+
+if TYPE_CHECKING:
+    import shap
 
 # The learners' own columns for the candidate (the intervention, the pair (intervention, step),
 # the sequence learner's place in the order: ``__repeats_last__``...) are reported as one.
@@ -82,6 +84,8 @@ def global_importance(
     DataFrame
         ``feature`` and ``mean_abs_shap``, largest first.
     """
+    import shap
+
     if min(n_rows, n_background, n_permutations) < 1:
         raise ValueError(
             "n_rows, n_background and n_permutations must be >= 1, got "
@@ -112,6 +116,8 @@ def plot_importance(
 ) -> Path:
     """Write a horizontal bar chart of the `top` features of :func:`global_importance` or
     :func:`importance_table`."""
+    from matplotlib.figure import Figure
+
     shown = table.head(top).iloc[::-1]
     fig = Figure(figsize=(7, 0.35 * len(shown) + 1.2), layout="tight")
     axis = fig.subplots()
@@ -144,6 +150,8 @@ def gain_explanation(
     summed into one, :data:`INTERVENTION` (its ``data`` is NaN). ``data`` holds the features'
     values, categories by code, for the beeswarm's colours.
     """
+    import shap
+
     if n_rows < 1:
         raise ValueError(f"n_rows must be >= 1, got {n_rows}")
     X = model.checked_features(X)
@@ -204,6 +212,9 @@ def importance_table(explanation: shap.Explanation) -> pd.DataFrame:
 def plot_explanation(explanation: shap.Explanation, folder, top: int = 15) -> list[Path]:
     """Write ``shap_beeswarm.png`` and ``shap_bar.png`` (SHAP's own plots, `top` features)
     of :func:`gain_explanation` to `folder`; return their paths."""
+    import shap
+    from matplotlib.figure import Figure
+
     folder = Path(folder)
     height = 0.4 * min(top, len(explanation.feature_names)) + 1.6
     paths = []

@@ -9,7 +9,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -397,6 +396,8 @@ class MultiTreatmentLearner(BaseEstimator):
             raise ValueError(f"intervals need n_bags >= 2, the model has n_bags={self.n_bags}")
         centre = bags.mean(axis=0)
         spread = np.sqrt(bags.var(axis=0, ddof=1) + bias_var)
+        from scipy import stats  # here: importing scipy.stats takes half a second
+
         t = stats.t.ppf(0.5 + level / 2, df=len(bags) - 1)
         return centre - t * spread, centre + t * spread
 
