@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,22 @@ class _CatalogueFile(click.Path):
             self.fail(str(error), param, ctx)
         except OSError as error:
             self.fail(f"{path}: cannot be read ({error.strerror or error})", param, ctx)
+
+
+_chunk_option = click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=1_000,
+    show_default=True,
+    help="Persons handled at a time: memory follows the chunk, the result does not depend on it.",
+)
+
+
+@contextmanager
+def _progress(persons: int, label: str):
+    """A progress bar on stderr over `persons`, updated by the callable it yields."""
+    with click.progressbar(length=persons, label=label, file=sys.stderr) as bar:
+        yield bar.update
 
 
 _catalogue_option = click.option(
@@ -536,10 +553,20 @@ def train(
     help="With --next: write the persons the model can serve and list the others, with the "
     "reason, in OUT's <stem>.rejects.<ext> instead of failing.",
 )
+@_chunk_option
 @_catalogue_option
 @_overwrite_option
 def recommend(
-    model_dir, data, out, min_uplift, interval, next_decision, skip_invalid, catalogue, overwrite
+    model_dir,
+    data,
+    out,
+    min_uplift,
+    interval,
+    next_decision,
+    skip_invalid,
+    chunk_size,
+    catalogue,
+    overwrite,
 ):
     """Recommend an intervention at every decision point in DATA (or, with --next, at each
     person's next decision)."""
@@ -559,12 +586,15 @@ def recommend(
     persons, episodes = _read_valid_tables(data, _model_catalogue(model, catalogue, model_dir))
     rejects = None
     try:
-        if next_decision:
-            table, rejects = recommender.next_decisions(
-                persons, episodes, skip_invalid=skip_invalid
-            )
-        else:
-            table = recommend_for_decisions(model, persons, episodes, min_uplift, interval)
+        with _progress(len(persons), "recommending") as progress:
+            if next_decision:
+                table, rejects = recommender.next_decisions(
+                    persons, episodes, skip_invalid, chunk_size, progress
+                )
+            else:
+                table = recommend_for_decisions(
+                    model, persons, episodes, min_uplift, interval, chunk_size, progress
+                )
     except (ValueError, TypeError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     write_table(table, out, overwrite)
@@ -626,10 +656,21 @@ def recommend(
     required=True,
     help="File to write, .parquet or .csv: one row per person and position.",
 )
+@_chunk_option
 @_catalogue_option
 @_overwrite_option
 def plan(
-    model_dir, data, k, objective, target_step, beam_width, max_history, out, catalogue, overwrite
+    model_dir,
+    data,
+    k,
+    objective,
+    target_step,
+    beam_width,
+    max_history,
+    out,
+    chunk_size,
+    catalogue,
+    overwrite,
 ):
     """Plan the next K interventions, in order, for every person in DATA."""
     from adapt.planning import Planner
@@ -650,7 +691,8 @@ def plan(
             beam_width=beam_width,
             max_history=max_history,
         )
-        table = planner.plan(persons, episodes)
+        with _progress(len(persons), "planning") as progress:
+            table = planner.plan(persons, episodes, chunk_size, progress)
     except (ValueError, TypeError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     write_table(table, out, overwrite)
@@ -729,8 +771,11 @@ def serve(model, host, port, demo, catalogue):
     "women/men gap in a similar situation within this cap (0.2 keeps ratios in 0.8-1.25).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@_chunk_option
 @_catalogue_option
-def audit(data, model_source, recommendations, out, thresholds, cap_gap, seed, catalogue):
+def audit(
+    data, model_source, recommendations, out, thresholds, cap_gap, seed, chunk_size, catalogue
+):
     """Audit recommendations across gender; exit 0 when the audit passes (no judged check on
     the recommender fails), 1 when one fails, 3 when it cannot judge (too few women or men, or
     no check with enough recommendations), 2 for bad input."""
@@ -783,7 +828,10 @@ def audit(data, model_source, recommendations, out, thresholds, cap_gap, seed, c
             from adapt.policies import recommend_for_decisions
 
             if cap_gap is None:
-                choices = recommend_for_decisions(model, persons, episodes)
+                with _progress(len(persons), "recommending") as progress:
+                    choices = recommend_for_decisions(
+                        model, persons, episodes, chunk_size=chunk_size, progress=progress
+                    )
             else:
                 choices = capped_recommendations(model, persons, episodes, cap_gap)
         result = audit_choices(

@@ -359,3 +359,12 @@ def test_running_episodes_are_among_the_checked_histories(data):
     ep = data["episodes"].sort_values(["person_id", "episode_no"])
     last_end = ep.groupby("person_id")["end_day"].transform("last")
     assert (ep["end_day"] > last_end).sum() > 0
+
+
+def test_plans_do_not_depend_on_the_chunk_size(small_model, transitions, data):
+    persons, episodes = _some(data, 45)
+    planner = Planner(small_model, transitions, k=3)
+    done = []
+    by_seven = planner.plan(persons, episodes, chunk_size=7, progress=done.append)
+    pd.testing.assert_frame_equal(by_seven, planner.plan(persons, episodes, chunk_size=1000))
+    assert done == [7] * 6 + [3]

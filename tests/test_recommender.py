@@ -287,3 +287,18 @@ def test_a_model_that_falls_back_puts_the_usual_path_first(served_data, model_fo
     points = decision_points(served_data["persons"], served_data["episodes"])
     usual = fallen.model.usual_path(points.features)
     assert (batch["recommended"].to_numpy() == usual.to_numpy()).all()
+
+
+def test_batch_answers_do_not_depend_on_the_chunk_size(served_data, recommender):
+    persons = served_data["persons"].iloc[:40]
+    episodes = served_data["episodes"][
+        served_data["episodes"]["person_id"].isin(persons["person_id"])
+    ]
+    by_nine, _ = recommender.next_decisions(persons, episodes, chunk_size=9)
+    whole, _ = recommender.next_decisions(persons, episodes, chunk_size=1000)
+    pd.testing.assert_frame_equal(by_nine, whole)
+    model = recommender.model
+    pd.testing.assert_frame_equal(
+        recommend_for_decisions(model, persons, episodes, interval=0.9, chunk_size=6),
+        recommend_for_decisions(model, persons, episodes, interval=0.9),
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from adapt.catalogue import Catalogue, load_catalogue
+from adapt.contract._chunks import CHUNK_PERSONS, by_person_chunks, person_chunks
 from adapt.contract._cross_table import _Table, check_episodes, check_persons, check_truth
 from adapt.contract._formats import TableReadError, locate_violations, normalise_table
 from adapt.contract._io import find_table, read_table
@@ -53,6 +54,7 @@ LEVELS = {
 }
 
 __all__ = [
+    "CHUNK_PERSONS",
     "CONTRACT_VERSION",
     "EPISODE_COLUMNS",
     "EXIT_REASONS",
@@ -61,10 +63,12 @@ __all__ = [
     "ContractError",
     "TableReadError",
     "Violation",
+    "by_person_chunks",
     "check_folder",
     "check_tables",
     "find_table",
     "normalise_table",
+    "person_chunks",
     "read_table",
     "validate_tables",
 ]

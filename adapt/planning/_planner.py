@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from adapt.contract import EPISODE_COLUMNS, validate_tables
+from adapt.contract import CHUNK_PERSONS, EPISODE_COLUMNS, by_person_chunks, validate_tables
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.models import Encoded
 from adapt.planning._next_rows import Carry, NextRows, Running, recorded_carry
@@ -106,13 +106,25 @@ class Planner:
         self._reach_if_up = self._progress_to[:, :, steps >= target_step].sum(axis=2)
 
     # -- public -----------------------------------------------------------------------------------
-    def plan(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
+    def plan(
+        self,
+        persons: pd.DataFrame,
+        episodes: pd.DataFrame,
+        chunk_size: int = CHUNK_PERSONS,
+        progress=None,
+    ) -> pd.DataFrame:
         """One row per person and position: person_id, position, intervention, p_progress,
         expected_step. Each plan starts after the person's last recorded episode (its
-        ``step_after``; step 0 with no episode yet). The tables must meet the data contract."""
+        ``step_after``; step 0 with no episode yet). The tables must meet the data contract.
+        Persons are planned `chunk_size` at a time (memory follows the chunk, the plans do
+        not depend on it); `progress`, if given, is called with each chunk's number of persons.
+        """
         validate_tables(persons, episodes, catalogue=self.catalogue)
         self._check_history(episodes)
         self._check_regions(persons)
+        return by_person_chunks(self._table, persons, episodes, chunk_size, progress)
+
+    def _table(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
         plans = self.search(persons, episodes)
         n = len(persons)
         return pd.DataFrame(

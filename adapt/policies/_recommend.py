@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from adapt.contract import CHUNK_PERSONS, by_person_chunks
 from adapt.features import decision_points_for
 from adapt.models import MultiTreatmentLearner
 from adapt.policies._greedy import choose_best
@@ -15,12 +16,23 @@ def recommend_for_decisions(
     episodes: pd.DataFrame,
     min_uplift: float | None = None,
     interval: float | None = None,
+    chunk_size: int = CHUNK_PERSONS,
+    progress=None,
 ) -> pd.DataFrame:
     """person_id, episode_no, recommended and ``p_<intervention>`` for each decision point.
 
     With `interval` (a level such as 0.9), ``lo_<intervention>`` and ``hi_<intervention>``
-    follow each ``p_<intervention>``.
+    follow each ``p_<intervention>``. Persons go `chunk_size` at a time (the result does not
+    depend on it); `progress` is called with each chunk's number of persons.
     """
+
+    def recommend(persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
+        return _recommend(model, persons, episodes, min_uplift, interval)
+
+    return by_person_chunks(recommend, persons, episodes, chunk_size, progress)
+
+
+def _recommend(model, persons, episodes, min_uplift, interval) -> pd.DataFrame:
     points = decision_points_for(model, persons, episodes)
     p = model.predict(points.features)
     usual = uplift_lower = None

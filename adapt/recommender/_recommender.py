@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from adapt.contract import CHUNK_PERSONS, by_person_chunks
 from adapt.explain import Sentences, arm_contributions
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.planning import Planner, StepTransitions
@@ -145,14 +146,20 @@ class Recommender:
 
     # -- many persons -----------------------------------------------------------------------------
     def next_decisions(
-        self, persons: pd.DataFrame, episodes: pd.DataFrame, skip_invalid: bool = False
+        self,
+        persons: pd.DataFrame,
+        episodes: pd.DataFrame,
+        skip_invalid: bool = False,
+        chunk_size: int = CHUNK_PERSONS,
+        progress=None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """One row per person for the decision after their last recorded episode (persons
         with no episode yet included): the recommendation, the usual path, and for each
         intervention ``p_``, ``uplift_``, ``uplift_lower_`` and ``uplift_upper_``.
 
         Persons the model cannot serve raise one error naming them, or with `skip_invalid`
-        go to the second table (person_id, reason). Validate the tables first.
+        go to the second table (person_id, reason). Validate the tables first. Persons go
+        `chunk_size` at a time; `progress` is called with each chunk's number of persons.
         """
         reasons = self._unservable(persons)
         if reasons and not skip_invalid:
@@ -165,6 +172,10 @@ class Recommender:
         keep = ~persons["person_id"].isin(list(reasons)).to_numpy()
         persons = persons[keep].reset_index(drop=True)
         episodes = episodes[episodes["person_id"].isin(persons["person_id"])]
+        table = by_person_chunks(self._next_table, persons, episodes, chunk_size, progress)
+        return table, rejects
+
+    def _next_table(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
         points = next_decision_points_for(self.model, persons, episodes)
         estimates = Estimates.of(self.model, points.features)
         codes = np.asarray(self._codes, dtype=object)
@@ -181,7 +192,7 @@ class Recommender:
             table[f"uplift_{code}"] = estimates.uplift[:, j]
             table[f"uplift_lower_{code}"] = estimates.uplift_lower[:, j]
             table[f"uplift_upper_{code}"] = estimates.uplift_upper[:, j]
-        return pd.DataFrame(table), rejects
+        return pd.DataFrame(table)
 
     # -- helpers ----------------------------------------------------------------------------------
     def planner(self, k: int) -> Planner:
