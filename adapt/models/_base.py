@@ -478,11 +478,18 @@ class MultiTreatmentLearner(BaseEstimator):
 
     def _available(self, X: pd.DataFrame | Encoded) -> np.ndarray:
         if isinstance(X, Encoded):
-            # region codes index the fitted categories, in the catalogue's order
-            region = self.categories_["region"]
             codes = X.column("region").astype(np.int64)
-            return self.availability_[pd.Index(self.regions_).get_indexer(region)[codes]]
+            return self._availability_by_code()[codes]
         return self.availability_[pd.Index(self.regions_).get_indexer(X["region"].astype(str))]
+
+    def _availability_by_code(self) -> np.ndarray:
+        """What each region offers, by the region's code in the fitted categories (kept: a
+        live answer asks several times and pandas' lookup costs more than the trees)."""
+        table = self.__dict__.get("_availability_of_code")
+        if table is None:
+            rows = pd.Index(self.regions_).get_indexer(self.categories_["region"])
+            table = self.__dict__["_availability_of_code"] = self.availability_[rows]
+        return table
 
     def _frame(self, values, X, prefix) -> pd.DataFrame:
         return pd.DataFrame(
