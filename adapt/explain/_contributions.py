@@ -61,10 +61,12 @@ def arm_contributions(model: MultiTreatmentLearner, X, arms: np.ndarray) -> pd.D
         X = model.encode(X)
     arms = np.asarray(arms, dtype=np.int64)
     rows = np.zeros(len(arms), dtype=np.int64)
-    total: dict[str, np.ndarray] = {}
+    names: dict[str, int] = {}
+    parts = []
     for lightgbm_model, frame, positions, weight, columns in model.explained_parts(X, rows, arms):
-        values = log_odds_contributions(lightgbm_model, frame)
-        for j, column in enumerate(columns):
-            part = total.setdefault(column, np.zeros(len(arms)))
-            np.add.at(part, positions, weight * values[:, j])
-    return pd.DataFrame(total, index=[model.interventions_[a] for a in arms])
+        at = [names.setdefault(column, len(names)) for column in columns]
+        parts.append((at, positions, weight * log_odds_contributions(lightgbm_model, frame)))
+    total = np.zeros((len(arms), len(names)))
+    for at, positions, values in parts:
+        np.add.at(total, (np.asarray(positions)[:, None], np.asarray(at)[None, :]), values)
+    return pd.DataFrame(total, index=[model.interventions_[a] for a in arms], columns=list(names))

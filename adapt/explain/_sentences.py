@@ -95,7 +95,7 @@ class Sentences:
 
     def reasons(
         self,
-        contributions: pd.Series,
+        contributions,
         features: dict,
         option: str,
         usual: str,
@@ -103,28 +103,36 @@ class Sentences:
         high: int = 4,
     ) -> list[str]:
         """The largest contributions that speak for `option` (at most `high`); when fewer than
-        `low` do, the largest against it fill up. `contributions` are per feature, against
-        the usual path (or the average case when `option` is the usual path)."""
+        `low` do, the largest against it fill up. `contributions` (a Series or a mapping) are
+        per feature, against the usual path (or the average case when `option` is the usual
+        path)."""
         merged = self._merge(contributions)
-        facts = []
-        for feature, value in merged.items():
+        # largest first (ties: in the features' order); sentences only for those that are used
+        order = sorted(merged, key=lambda feature: -abs(merged[feature]))
+        pro, con = [], []
+        for feature in order:
+            if len(pro) >= high and len(con) >= low:
+                break
+            value = merged[feature]
             if feature in NEVER_A_REASON or abs(value) < 1e-9:
+                continue
+            if (value > 0 and len(pro) >= high) or (value < 0 and len(con) >= low):
                 continue
             fact = self._fact(feature, features, option, usual, value > 0)
             if fact is not None:
                 # the option's own effect is a whole sentence; other facts speak for or against
-                facts.append((value, f"{fact}." if feature == ARM else fact))
-        facts.sort(key=lambda item: -abs(item[0]))
-        pro = [(v, f) for v, f in facts if v > 0][:high]
-        con = [(v, f) for v, f in facts if v < 0][: max(low - len(pro), 0)]
+                (pro if value > 0 else con).append((value, f"{fact}." if feature == ARM else fact))
+        con = con[: max(low - len(pro), 0)]
         return [f if f.endswith(".") else self._sentence(f, v > 0) for v, f in pro + con]
 
     # -- pieces -----------------------------------------------------------------------------------
     @staticmethod
-    def _merge(contributions: pd.Series) -> pd.Series:
-        itself = contributions.reindex(list(OPTION_ITSELF)).fillna(0).sum()
-        rest = contributions.drop(labels=[c for c in OPTION_ITSELF if c in contributions])
-        return pd.concat([rest, pd.Series({ARM: itself})])
+    def _merge(contributions) -> dict:
+        """Per feature, its contribution; the option's own columns summed into one."""
+        items = contributions.items()
+        merged = {f: float(v) for f, v in items if f not in OPTION_ITSELF}
+        merged[ARM] = sum(float(contributions.get(c, 0.0)) for c in OPTION_ITSELF)
+        return merged
 
     def _name(self, code: str) -> str:
         return self.catalogue.interventions[code].name(self.lang)

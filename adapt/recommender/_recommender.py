@@ -300,12 +300,12 @@ class Recommender:
         sentences = Sentences(catalogue, lang)
         if reasons:
             contributions = arm_contributions(self.model, X, np.r_[ranked, usual])
-            reference = contributions.iloc[-1]
+            names, table = list(contributions.columns), contributions.to_numpy()
         options = []
         for row, arm in enumerate(ranked):
             if reasons:
-                own = contributions.iloc[row]
-                against = own if arm == usual else own - reference
+                own = table[row] if arm == usual else table[row] - table[-1]
+                against = dict(zip(names, own, strict=True))
             options.append(
                 Option(
                     intervention=codes[arm],
