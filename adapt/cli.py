@@ -63,6 +63,12 @@ _chunk_option = click.option(
 )
 
 
+def _usable_cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 @contextmanager
 def _progress(persons: int, label: str):
     """A progress bar on stderr over `persons`, updated by the callable it yields."""
@@ -715,8 +721,15 @@ def plan(
     is_flag=True,
     help="Also serve the demo page at / (it authorises itself with a cookie, never the key).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes serving the port, each with the model loaded once [default: one per "
+    "core this process may use].",
+)
 @_catalogue_option
-def serve(model, host, port, demo, catalogue):
+def serve(model, host, port, demo, workers, catalogue):
     """Serve recommendations over HTTP (POST /v1/recommend); the key comes from ADAPT_API_KEY."""
     from adapt.service import serve as serve_http
 
@@ -729,7 +742,7 @@ def serve(model, host, port, demo, catalogue):
             raise click.ClickException(str(error)) from None
         _model_catalogue(loaded.model, catalogue, model)
     try:
-        serve_http(model, host=host, port=port, demo=demo)
+        serve_http(model, host=host, port=port, demo=demo, workers=workers or _usable_cores())
     except (ValueError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
 

@@ -229,7 +229,7 @@ def test_adapt_serve_runs_under_uvicorn(model_folder, body):
     port = _free_port()
     env = {**os.environ, API_KEY_ENV: KEY}
     server = subprocess.Popen(
-        [str(ADAPT), "serve", "--model", str(model_folder), "--port", str(port)],
+        [str(ADAPT), "serve", "--model", str(model_folder), "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -289,3 +289,43 @@ def test_a_burst_past_capacity_is_refused_at_once_with_retry_after(recommender, 
     assert busy.get("/health").status_code == 200
     assert busy.get("/v1/catalogue", headers=HEADERS).status_code == 200
     assert busy.post("/v1/recommend", json=body).status_code == 401  # the key comes first
+
+
+def test_several_workers_each_load_the_model_and_share_the_demo_cookie(model_folder, body):
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(ADAPT), "serve", "--model", str(model_folder), "--port", str(port), "--demo"]
+        + ["--workers", "2"],
+        env={**os.environ, API_KEY_ENV: KEY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            assert server.poll() is None, server.stdout.read()
+            try:
+                with urllib.request.urlopen(f"{base}/", timeout=5) as response:
+                    cookie = response.headers["Set-Cookie"].split(";")[0]
+                break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("adapt serve did not answer /")
+        statuses = []
+        for _ in range(12):  # new connections: the workers take turns
+            request = urllib.request.Request(
+                f"{base}/v1/recommend",
+                data=json.dumps(body).encode(),
+                headers={"Cookie": cookie, "Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=120) as response:
+                statuses.append(response.status)
+        assert statuses == [200] * 12
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=60)
+    assert output.count("Started server process") == 2
+    assert KEY not in output

@@ -109,6 +109,7 @@ def create_app(
     *,
     static_dir: str | Path | None = None,
     max_in_flight: int = MAX_IN_FLIGHT,
+    demo_token: str | None = None,
 ) -> FastAPI:
     """The FastAPI app serving `recommender`.
 
@@ -125,6 +126,8 @@ def create_app(
     max_in_flight : int
         Recommendations computed or waiting at once; beyond, 503 with ``Retry-After`` at once
         (a burst past capacity is refused quickly instead of timing out in a growing queue).
+    demo_token : str, optional
+        The demo cookie's value (default: a new random one); workers serving one port share it.
     """
     if not api_key:
         raise ValueError("the API key must not be empty")
@@ -134,7 +137,7 @@ def create_app(
         summary="The next intervention on the way back to work, explained and planned.",
         version=recommender.version,
     )
-    token = secrets.token_urlsafe(32) if demo else None
+    token = (demo_token or secrets.token_urlsafe(32)) if demo else None
     app.add_middleware(
         _Guard,
         api_key=api_key.encode(),

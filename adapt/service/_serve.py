@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 
 API_KEY_ENV = "ADAPT_API_KEY"
 
@@ -19,22 +20,54 @@ def api_key_from_env() -> str:
     return key
 
 
-def serve(model: str, host: str = "127.0.0.1", port: int = 8000, demo: bool = False) -> None:
+def serve(
+    model: str, host: str = "127.0.0.1", port: int = 8000, demo: bool = False, workers: int = 1
+) -> None:
     """Serve `model` (a folder from `adapt train` or an MLflow model URI) over HTTP.
 
     Reads the key from ``ADAPT_API_KEY`` (refusing to start without one) and loads the model
-    once before listening. Raises ValueError or FileNotFoundError with a one-line reason.
+    before listening, once in each of `workers` processes (uvicorn's: one request's model
+    work holds a core, so each core gets a process). Raises ValueError or FileNotFoundError
+    with a one-line reason.
     """
     key = api_key_from_env()  # before the slow imports: a missing key is refused at once
 
     import uvicorn
 
     from adapt.recommender import load_recommender
+
+    _log_requests()
+    options = {"host": host, "port": port, "access_log": False, "log_level": "info"}
+    recommender = load_recommender(model)  # a model that cannot load is refused here, once
+    if workers == 1:
+        from adapt.service._app import create_app
+
+        # Our own middleware logs one line per request (no query string, no body, no key).
+        uvicorn.run(create_app(recommender, key, demo=demo), **options)
+        return
+    del recommender
+    # The workers build the app themselves (`worker_app`); the demo page's cookie must be good
+    # on every worker, so they share one token.
+    os.environ[_MODEL_ENV] = model
+    os.environ[_DEMO_ENV] = secrets.token_urlsafe(32) if demo else ""
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)
+
+
+_MODEL_ENV, _DEMO_ENV = "ADAPT_SERVE_MODEL", "ADAPT_SERVE_DEMO_TOKEN"
+
+
+def worker_app():
+    """The app of one uvicorn worker: the model named by the parent `serve`, loaded here."""
+    from adapt.recommender import load_recommender
     from adapt.service._app import create_app
 
-    app = create_app(load_recommender(model), key, demo=demo)
+    _log_requests()
+    token = os.environ.get(_DEMO_ENV) or None
+    recommender = load_recommender(os.environ[_MODEL_ENV])
+    return create_app(recommender, api_key_from_env(), demo=token is not None, demo_token=token)
+
+
+def _log_requests() -> None:
     if not logging.getLogger("adapt.service").handlers and not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("adapt.service").setLevel(logging.INFO)
-    # Our own middleware logs one line per request (no query string, no body, no key).
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
