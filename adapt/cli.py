@@ -657,6 +657,14 @@ def recommend(
     help="Refuse persons with more recorded episodes than this.",
 )
 @click.option(
+    "--search",
+    type=click.Choice(["screened", "exact"]),
+    default="screened",
+    show_default=True,
+    help="screened: beam search with one model, its finalists valued exactly with the full "
+    "estimate; exact: the beam search itself with the full estimate, several times slower.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
@@ -673,6 +681,7 @@ def plan(
     target_step,
     beam_width,
     max_history,
+    search,
     out,
     chunk_size,
     catalogue,
@@ -696,6 +705,7 @@ def plan(
             target_step=target_step,
             beam_width=beam_width,
             max_history=max_history,
+            search=search,
         )
         with _progress(len(persons), "planning") as progress:
             table = planner.plan(persons, episodes, chunk_size, progress)

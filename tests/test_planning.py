@@ -119,6 +119,23 @@ def _repeatable_ok(plan, episodes):
     return len(once) == len(set(once)) and not set(once) & set(episodes["intervention"])
 
 
+def test_the_exact_search_is_never_worse_than_its_greedy_chain(model, transitions, data):
+    persons, episodes = _some(data, 40)
+    greedy = Planner(model, transitions, k=3, beam_width=1, search="exact")
+    wide = Planner(model, transitions, k=3, beam_width=50, search="exact")
+    greedy_values = greedy.search(persons, episodes).value
+    wide_values = wide.search(persons, episodes).value
+    assert (wide_values >= greedy_values - 1e-9).all()
+    assert (wide_values > greedy_values + 1e-6).any()
+
+
+def test_the_screened_search_is_close_to_the_exact_one(model, transitions, data):
+    persons, episodes = _some(data, 60, offset=100)
+    exact = Planner(model, transitions, k=3, search="exact").search(persons, episodes).value
+    screened = Planner(model, transitions, k=3).search(persons, episodes).value
+    assert abs(screened.mean() - exact.mean()) < 0.02
+
+
 def test_a_wider_beam_finds_better_plans(model, transitions, data):
     # Not for every person: the beam is screened with one model and its finalists valued with
     # the full estimate, which may prefer the greedy screen's plan to all of the wide one's.

@@ -28,6 +28,7 @@ from adapt.planning._next_rows import Carry, NextRows, Running, recorded_carry
 from adapt.planning._transitions import StepTransitions
 
 OBJECTIVES = ("steps", "reach")
+SEARCHES = ("screened", "exact")
 MAX_K = 5
 # Ranks prefixes under the `reach` objective before the target can be reached: a step nearer
 # the target is worth a little, never as much as reaching it.
@@ -70,6 +71,10 @@ class Planner:
         exactly at the end (1: greedy chaining).
     max_history : int
         Longest recorded history accepted, in episodes.
+    search : {"screened", "exact"}
+        ``screened`` (see the module) or ``exact``: the beam search itself with the full
+        estimate and every branch, several times slower; the plans are those of ``screened``
+        or a little better (measured in `benchmarks/bench_plan_speed.py`).
     """
 
     def __init__(
@@ -81,6 +86,7 @@ class Planner:
         target_step: int = 3,
         beam_width: int = 4,
         max_history: int = 50,
+        search: str = "screened",
     ):
         self.model, self.transitions = model, transitions
         self.catalogue = model.catalogue_
@@ -92,6 +98,9 @@ class Planner:
         _check_int("max_history", max_history, 1, 10_000)
         self.k, self.objective, self.target_step = k, objective, target_step
         self.beam_width, self.max_history = beam_width, max_history
+        if search not in SEARCHES:
+            raise ValueError(f"search must be one of {SEARCHES}, got {search!r}")
+        self.search_mode = search
         codes = list(model.interventions_)
         self._codes = np.asarray(codes, dtype=object)
         self._repeatable = np.array([self.catalogue.interventions[c].repeatable for c in codes])
@@ -169,6 +178,9 @@ class Planner:
         start = history.last_step if current_step is None else np.asarray(current_step, np.int64)
         root = history.root(self.model, start)
         rows = self._next_rows(root.values.columns)
+        if self.search_mode == "exact":
+            exact = self._beam(root, start, k, rows, self.model.estimate, self.beam_width, 0.0)
+            return self._best(exact)
         # Screen with one model, merging unlikely branches; the finalists' plans are then valued
         # exactly with the full estimate (every branch) and the best of them kept.
         screened = self._beam(
@@ -184,13 +196,18 @@ class Planner:
             0.0,
             fixed=(screened.person, screened.plan),
         )
-        best = _top_per_person(exact.person, self._final_value(exact)[:, None], 1)[0]
-        best = best[np.argsort(exact.person[best], kind="stable")]
+        return self._best(exact)
+
+    def _best(self, beams: _Beams) -> Plans:
+        """Each person's best plan among `beams`."""
+        value = self._final_value(beams)
+        best = _top_per_person(beams.person, value[:, None], 1)[0]
+        best = best[np.argsort(beams.person[best], kind="stable")]
         return Plans(
-            interventions=self._codes[exact.plan[best]],
-            p_progress=exact.p[best],
-            expected_step=exact.expected_step[best],
-            value=self._final_value(exact)[best],
+            interventions=self._codes[beams.plan[best]],
+            p_progress=beams.p[best],
+            expected_step=beams.expected_step[best],
+            value=value[best],
         )
 
     def _next_rows(self, columns) -> NextRows:
