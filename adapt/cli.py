@@ -658,11 +658,12 @@ def recommend(
 )
 @click.option(
     "--search",
-    type=click.Choice(["screened", "exact"]),
-    default="screened",
+    type=click.Choice(["auto", "screened", "exact"]),
+    default="auto",
     show_default=True,
     help="screened: beam search with one model, its finalists valued exactly with the full "
-    "estimate; exact: the beam search itself with the full estimate, several times slower.",
+    "estimate; exact: the beam search itself with the full estimate, several times slower; "
+    "auto: screened for a model fitted on 40,000 decision points or more, else exact.",
 )
 @click.option(
     "--out",

@@ -132,17 +132,39 @@ def test_the_exact_search_is_never_worse_than_its_greedy_chain(model, transition
 def test_the_screened_search_is_close_to_the_exact_one(model, transitions, data):
     persons, episodes = _some(data, 60, offset=100)
     exact = Planner(model, transitions, k=3, search="exact").search(persons, episodes).value
-    screened = Planner(model, transitions, k=3).search(persons, episodes).value
-    assert abs(screened.mean() - exact.mean()) < 0.02
+    screened = Planner(model, transitions, k=3, search="screened")
+    assert abs(screened.search(persons, episodes).value.mean() - exact.mean()) < 0.02
+
+
+def test_auto_screens_only_a_model_fitted_on_many_rows_or_one_that_is_its_estimate(
+    model, small_model, transitions, data
+):
+    persons, episodes = _some(data, 30, offset=200)
+
+    def plans(search, learner=model):
+        return Planner(learner, transitions, k=2, search=search).search(persons, episodes)
+
+    assert model.n_fit_rows_ < 40_000
+    np.testing.assert_array_equal(plans("auto").interventions, plans("exact").interventions)
+    points = decision_points(data["persons"], data["episodes"])
+    single = SLearner(n_estimators=20, n_bags=1).fit(
+        points.features, points.treatment, points.outcome, points.keys["person_id"]
+    )
+    assert single.screens_exactly and not small_model.screens_exactly
+    np.testing.assert_array_equal(
+        plans("auto", single).interventions, plans("screened", single).interventions
+    )
 
 
 def test_a_wider_beam_finds_better_plans(model, transitions, data):
     # Not for every person: the beam is screened with one model and its finalists valued with
     # the full estimate, which may prefer the greedy screen's plan to all of the wide one's.
     persons, episodes = _some(data, 40)
-    greedy = Planner(model, transitions, k=3, beam_width=1).search(persons, episodes)
-    wide = Planner(model, transitions, k=3, beam_width=50).search(persons, episodes)
-    assert wide.value.mean() > greedy.value.mean() + 1e-3
+    greedy = Planner(model, transitions, k=3, beam_width=1, search="screened")
+    wide = Planner(model, transitions, k=3, beam_width=50, search="screened")
+    assert wide.search(persons, episodes).value.mean() > (
+        greedy.search(persons, episodes).value.mean() + 1e-3
+    )
 
 
 def test_plans_use_what_the_region_offers_and_courses_once(model, transitions, data):
@@ -297,9 +319,12 @@ def test_the_first_position_reports_the_models_estimate_and_the_expected_step(
     np.testing.assert_allclose(plans.expected_step[:, 1] - start, plans.value, atol=1e-9)
 
 
-def test_one_persons_plan_from_plain_values_equals_the_table_path(data, model, transitions):
+@pytest.mark.parametrize("search", ["exact", "screened"])
+def test_one_persons_plan_from_plain_values_equals_the_table_path(
+    data, model, transitions, search
+):
     """`search_one` (the live path, no pandas) finds the plans `search` finds."""
-    planner = Planner(model, transitions, k=3)
+    planner = Planner(model, transitions, k=3, search=search)
     persons, episodes = _some(data, 12)
     batch = planner.search(persons, episodes)
     for i, person in enumerate(persons.to_dict("records")):

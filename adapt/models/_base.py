@@ -167,6 +167,8 @@ class MultiTreatmentLearner(BaseEstimator):
             state = {**state, "catalogue_": state.get("catalogue") or load_catalogue()}
         if "regions_" in state and "seen_regions_" not in state:
             state = {**state, "seen_regions_": list(state["regions_"])}
+        if "estimators_" in state and "n_fit_rows_" not in state:
+            state = {**state, "n_fit_rows_": 0}  # saved before it was recorded: unknown
         super().__setstate__(state)
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -470,6 +472,12 @@ class MultiTreatmentLearner(BaseEstimator):
     def _predict_encoded(self, model, pairs) -> np.ndarray:
         raise NotImplementedError
 
+    @property
+    def screens_exactly(self) -> bool:
+        """Whether `screening_estimate` is `estimate` (the estimate is one model)."""
+        check_is_fitted(self, "estimators_")
+        return len(self.estimators_) == 1
+
     def _screening_model(self):
         return self.estimators_[0]
 
@@ -541,6 +549,7 @@ class MultiTreatmentLearner(BaseEstimator):
                 f"treatment names interventions the row's region does not offer (rows {rows})"
             )
         self.seen_regions_ = sorted(set(X["region"].astype(str)))
+        self.n_fit_rows_ = len(X)
         return X, t, y.astype(np.int64)
 
     def _check_predict_input(self, X) -> pd.DataFrame:

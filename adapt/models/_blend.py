@@ -90,6 +90,10 @@ class BlendLearner(SequenceLearner):
         [(model, pairs, _, _)] = super()._explained_parts(parts.sequence, X, rows, arms)
         return [*s_parts, (model, pairs, positions, 0.5)]
 
+    @property
+    def screens_exactly(self) -> bool:
+        return len(self.estimators_) == 1 and len(self.estimators_[0].s_models) == 1
+
     def _screening_model(self):
         parts = self.estimators_[0]
         return BlendParts(parts.s_models[:1], parts.sequence)

@@ -28,7 +28,12 @@ from adapt.planning._next_rows import Carry, NextRows, Running, recorded_carry
 from adapt.planning._transitions import StepTransitions
 
 OBJECTIVES = ("steps", "reach")
-SEARCHES = ("screened", "exact")
+SEARCHES = ("auto", "screened", "exact")
+# `auto` screens a learner fitted on at least this many decision points (about 20,000 persons),
+# and searches exactly below: on fewer, one half-sample model strays too far from the bags'
+# mean to screen with (2,000 persons: closure 0.57 screened against 0.64 exact; 20,000: 0.78
+# and 0.78; benchmarks/results/plan_speed.md).
+SCREEN_MIN_ROWS = 40_000
 MAX_K = 5
 # Ranks prefixes under the `reach` objective before the target can be reached: a step nearer
 # the target is worth a little, never as much as reaching it.
@@ -71,10 +76,11 @@ class Planner:
         exactly at the end (1: greedy chaining).
     max_history : int
         Longest recorded history accepted, in episodes.
-    search : {"screened", "exact"}
-        ``screened`` (see the module) or ``exact``: the beam search itself with the full
-        estimate and every branch, several times slower; the plans are those of ``screened``
-        or a little better (measured in `benchmarks/bench_plan_speed.py`).
+    search : {"auto", "screened", "exact"}
+        ``screened`` (see the module), ``exact``: the beam search itself with the full estimate
+        and every branch, several times slower, or ``auto``: screened where the estimate is
+        one model or the learner saw at least `SCREEN_MIN_ROWS` decision points, else exact
+        (measured in `benchmarks/bench_plan_speed.py`).
     """
 
     def __init__(
@@ -86,7 +92,7 @@ class Planner:
         target_step: int = 3,
         beam_width: int = 4,
         max_history: int = 50,
-        search: str = "screened",
+        search: str = "auto",
     ):
         self.model, self.transitions = model, transitions
         self.catalogue = model.catalogue_
@@ -178,7 +184,7 @@ class Planner:
         start = history.last_step if current_step is None else np.asarray(current_step, np.int64)
         root = history.root(self.model, start)
         rows = self._next_rows(root.values.columns)
-        if self.search_mode == "exact":
+        if not self._screened():
             exact = self._beam(root, start, k, rows, self.model.estimate, self.beam_width, 0.0)
             return self._best(exact)
         # Screen with one model, merging unlikely branches; the finalists' plans are then valued
@@ -209,6 +215,11 @@ class Planner:
             expected_step=beams.expected_step[best],
             value=value[best],
         )
+
+    def _screened(self) -> bool:
+        if self.search_mode != "auto":
+            return self.search_mode == "screened"
+        return self.model.screens_exactly or self.model.n_fit_rows_ >= SCREEN_MIN_ROWS
 
     def _next_rows(self, columns) -> NextRows:
         families = [self.catalogue.interventions[c].family for c in self._codes]
