@@ -40,7 +40,7 @@ class BlendLearner(SequenceLearner):
     def fit(self, X, treatment, y, groups=None):
         self.s_columns_ = [c for c in X.columns if c not in ordered_columns()]
         super().fit(X, treatment, y, groups)
-        if self.point_estimate == "full" and len(self.bag_estimators_) > 1:
+        if self.point_estimate_ == "full" and len(self.bag_estimators_) > 1:
             s_models = [m for parts in self.bag_estimators_ for m in parts.s_models]
             self.estimators_ = [BlendParts(s_models, self.estimators_[0].sequence)]
         return self

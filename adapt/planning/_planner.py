@@ -40,7 +40,7 @@ MAX_K = 5
 REACH_TIEBREAK = 1e-3
 # Screening merges a step outcome less likely than this (within its beam) into its likeliest
 # sibling; the finalists are valued with every outcome.
-SCREEN_MERGE = 0.02
+SCREEN_MERGE = 0.05
 
 
 @dataclass
