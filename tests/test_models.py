@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import (
@@ -393,3 +395,31 @@ def test_unknown_point_estimate_is_named(points):
     X, t, y = dp.features, dp.treatment, dp.outcome
     with pytest.raises(ValueError, match="point_estimate must be one of"):
         make_learner("s", point_estimate="median").fit(X, t, y)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from([np.nan, 0.1, 0.2, 0.3]), min_size=4, max_size=4).filter(
+            lambda row: not all(np.isnan(row))
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_one_tie_rule_for_the_best_intervention(rows):
+    """The batch choice, the live ranking and the explainers take the same arm: the highest
+    estimate, ties to the one listed first."""
+    from adapt.models import best_arms, ranked_arms
+    from adapt.policies import choose_best
+
+    p = np.array(rows, dtype=float)
+    best = best_arms(p)
+    frame = pd.DataFrame(p, columns=[f"p_a{j}" for j in range(4)])
+    assert (choose_best(frame).to_numpy() == np.array([f"a{b}" for b in best])).all()
+    for row, arm in zip(p, best, strict=True):
+        ranking = ranked_arms(row)
+        assert ranking[0] == arm
+        top = np.nanmax(row)
+        assert arm == np.flatnonzero(row == top)[0]
+        assert list(ranking) == sorted(ranking, key=lambda a: (-row[a], a))

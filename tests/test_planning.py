@@ -320,9 +320,7 @@ def test_the_first_position_reports_the_models_estimate_and_the_expected_step(
 
 
 @pytest.mark.parametrize("search", ["exact", "screened"])
-def test_one_persons_plan_from_plain_values_equals_the_table_path(
-    data, model, transitions, search
-):
+def test_one_persons_plan_from_plain_values_equals_the_table_path(data, model, transitions, search):
     """`search_one` (the live path, no pandas) finds the plans `search` finds."""
     planner = Planner(model, transitions, k=3, search=search)
     persons, episodes = _some(data, 12)

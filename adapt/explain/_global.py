@@ -17,7 +17,7 @@ import pandas as pd
 
 from adapt._figures import save_png
 from adapt.explain._contributions import log_odds_contributions, tree_explainer
-from adapt.models import MultiTreatmentLearner
+from adapt.models import MultiTreatmentLearner, best_arms
 
 if TYPE_CHECKING:
     import shap
@@ -157,8 +157,8 @@ def gain_explanation(
     X = model.checked_features(X)
     rows = np.sort(np.random.default_rng(seed).permutation(len(X))[:n_rows])  # in X's order
     explained = X.iloc[rows].reset_index(drop=True)
-    best = _recommended(model.predict(explained).to_numpy(float))
-    usual = model.behaviour_probabilities(explained).to_numpy(float).argmax(axis=1)
+    best = best_arms(model.predict(explained).to_numpy(float))
+    usual = best_arms(model.behaviour_probabilities(explained).to_numpy(float))
 
     names = [*X.columns, INTERVENTION]
     index = {c: j for j, c in enumerate(X.columns)}
@@ -183,11 +183,6 @@ def gain_explanation(
         base[differ] = total_base[:half] - total_base[half:]
     data = np.column_stack([_Encoded(explained).encode(explained), np.full(len(explained), np.nan)])
     return shap.Explanation(values=values, base_values=base, data=data, feature_names=names)
-
-
-def _recommended(p: np.ndarray) -> np.ndarray:
-    """Per row the offered arm of highest probability, the first one on ties."""
-    return np.where(np.isnan(p), -np.inf, p).argmax(axis=1)
 
 
 def _expected_log_odds(lightgbm_model) -> float:

@@ -6,6 +6,7 @@ from adapt.models._dr_learner import DRLearner
 from adapt.models._encoded import Encoded
 from adapt.models._persistence import load_model, save_model
 from adapt.models._policy_tree import PolicyTreeLearner
+from adapt.models._ranking import best_arms, ranked_arms
 from adapt.models._s_learner import SLearner
 from adapt.models._sequence_learner import SequenceLearner
 from adapt.models._t_learner import TLearner
@@ -40,6 +41,8 @@ __all__ = [
     "SequenceLearner",
     "TLearner",
     "XLearner",
+    "best_arms",
+    "ranked_arms",
     "load_model",
     "make_learner",
     "save_model",

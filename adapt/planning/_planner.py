@@ -606,9 +606,11 @@ def _sum_by(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """Sums of `values` rows per `index` (0..size-1); a column vector when `values` is 2-D."""
     if np.ndim(values) == 1:
         return np.bincount(index, weights=values, minlength=size)
-    return np.column_stack(
-        [np.bincount(index, weights=column, minlength=size) for column in values.T]
-    ).reshape(size, -1)
+    width = values.shape[1]
+    cells = (index[:, None] * width + np.arange(width)).reshape(-1)
+    return np.bincount(cells, weights=values.reshape(-1), minlength=size * width).reshape(
+        size, width
+    )
 
 
 def _back_rate(rates, step: np.ndarray) -> np.ndarray:

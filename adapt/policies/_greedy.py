@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from adapt.models import best_arms
+
 
 def _codes(columns, prefix: str) -> list[str]:
     return [c.removeprefix(prefix) for c in columns]
@@ -36,7 +38,7 @@ def choose_best(
         rows = np.flatnonzero(~offered.any(axis=1))[:10].tolist()
         raise ValueError(f"no intervention is offered in rows {rows}")
     codes = np.asarray(_codes(p.columns, "p_"))
-    best = np.where(offered, values, -np.inf).argmax(axis=1)
+    best = best_arms(values)
     chosen = codes[best]
     if min_uplift is not None:
         if usual is None or uplift_lower is None:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from adapt.contract import CHUNK_PERSONS, by_person_chunks
 from adapt.explain import Sentences, arm_contributions
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
+from adapt.models import best_arms, ranked_arms
 from adapt.planning import Planner, StepTransitions
 from adapt.recommender._errors import InvalidRequest
 from adapt.recommender._schemas import (
@@ -51,13 +52,12 @@ class Estimates:
         p_lower, p_upper = model.probability_interval(draws)
         uplift_lower, uplift_upper = model.uplift_interval(draws, e)
         uplift = model.uplift(p, e)
-        return cls(p, p_lower, p_upper, uplift, uplift_lower, uplift_upper, e.argmax(axis=1))
+        return cls(p, p_lower, p_upper, uplift, uplift_lower, uplift_upper, best_arms(e))
 
     def ranked(self, row: int) -> np.ndarray:
         """Offered arms of `row`, highest probability first (ties: catalogue order), the rule
-        of `choose_best` and `adapt recommend`."""
-        offered = np.flatnonzero(~np.isnan(self.p[row]))
-        return offered[np.lexsort((offered, -self.p[row, offered]))]
+        of `choose_best` and `adapt recommend` (`adapt.models.ranked_arms`)."""
+        return ranked_arms(self.p[row])
 
 
 class Recommender:
