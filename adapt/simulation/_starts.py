@@ -122,8 +122,10 @@ def draw_start_states(oracle, persons: pd.DataFrame, episodes: pd.DataFrame, see
     done[at, code] = True
 
     population = _take(sim.population, rows)
+    # the contract's columns and any `x_` covariates the caller added (a learner may read them)
+    kept = [*OBSERVED_PERSON_COLUMNS, *(c for c in persons.columns if c.startswith("x_"))]
     return StartStates(
-        persons=persons.iloc[rows][list(OBSERVED_PERSON_COLUMNS)].reset_index(drop=True),
+        persons=persons.iloc[rows][kept].reset_index(drop=True),
         history=history,
         episode_no=n,
         step=state.step.astype(np.int64),
