@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from adapt._figures import save_png
-from adapt.explain._contributions import log_odds_contributions, tree_explainer
 from adapt.models import MultiTreatmentLearner, best_arms
+from adapt.models._encoded import raw_predict
 
 if TYPE_CHECKING:
     import shap
@@ -171,23 +171,21 @@ def gain_explanation(
         pair_arms = np.r_[best[differ], usual[differ]]
         total = np.zeros((len(pair_rows), len(names)))
         total_base = np.zeros(len(pair_rows))
+        # Encoded rows: LightGBM's own TreeSHAP on every core, the expected value its last column
+        encoded = model.encode(explained)
         for lightgbm_model, frame, positions, weight, columns in model.explained_parts(
-            explained, pair_rows, pair_arms
+            encoded, pair_rows, pair_arms
         ):
             into = np.zeros((frame.shape[1], len(names)))
             into[np.arange(frame.shape[1]), [index.get(c, -1) for c in columns]] = 1
-            total[positions] += weight * log_odds_contributions(lightgbm_model, frame) @ into
-            total_base[positions] += weight * _expected_log_odds(lightgbm_model)
+            contributions = raw_predict(lightgbm_model, frame, pred_contrib=True)
+            total[positions] += weight * contributions[:, :-1] @ into
+            total_base[positions] += weight * contributions[:, -1]
         half = len(differ)
         values[differ] = total[:half] - total[half:]
         base[differ] = total_base[:half] - total_base[half:]
     data = np.column_stack([_Encoded(explained).encode(explained), np.full(len(explained), np.nan)])
     return shap.Explanation(values=values, base_values=base, data=data, feature_names=names)
-
-
-def _expected_log_odds(lightgbm_model) -> float:
-    """TreeExplainer's expected value of a binary classifier's raw score (log-odds)."""
-    return float(np.atleast_1d(tree_explainer(lightgbm_model).expected_value)[-1])
 
 
 def importance_table(explanation: shap.Explanation) -> pd.DataFrame:
