@@ -291,6 +291,7 @@ def main() -> None:
         quality = pd.concat(tables, ignore_index=True)
         shown = quality.assign(
             persons=quality["persons"].map("{:,}".format),
+            beam=quality["beam"].astype(str),
             persons_per_s=quality["persons_per_s"].map("{:,.0f}".format),
             x_yardstick=quality["x_yardstick"].map("{:.1f}".format),
             model_value=quality["model_value"].map("{:.4f}".format),
