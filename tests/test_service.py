@@ -225,28 +225,36 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_adapt_serve_runs_under_uvicorn(model_folder, body):
+def _serving(model_folder, *options):
+    """`adapt serve` on a free port with `options`, and its base URL."""
     port = _free_port()
-    env = {**os.environ, API_KEY_ENV: KEY}
     server = subprocess.Popen(
-        [str(ADAPT), "serve", "--model", str(model_folder), "--port", str(port), "--workers", "1"],
-        env=env,
+        [str(ADAPT), "serve", "--model", str(model_folder), "--port", str(port), *options],
+        env={**os.environ, API_KEY_ENV: KEY},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _first_answer(server, url: str):
+    """The first answer of `url` once the server listens (its response, read)."""
+    for _ in range(600):
+        assert server.poll() is None, server.stdout.read()
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.headers, json.load(response) if url.endswith("health") else None
+        except OSError:
+            time.sleep(0.25)
+    pytest.fail(f"adapt serve did not answer {url}")
+
+
+def test_adapt_serve_runs_under_uvicorn(model_folder, body):
+    server, base = _serving(model_folder, "--workers", "1")
     try:
-        for _ in range(600):
-            assert server.poll() is None, server.stdout.read()
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
-                    assert json.load(response)["status"] == "ok"
-                break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("adapt serve did not answer /health")
+        _, health = _first_answer(server, f"{base}/health")
+        assert health["status"] == "ok"
         request = urllib.request.Request(
             f"{base}/v1/recommend",
             data=json.dumps(body).encode(),
@@ -292,27 +300,10 @@ def test_a_burst_past_capacity_is_refused_at_once_with_retry_after(recommender, 
 
 
 def test_several_workers_each_load_the_model_and_share_the_demo_cookie(model_folder, body):
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(ADAPT), "serve", "--model", str(model_folder), "--port", str(port), "--demo"]
-        + ["--workers", "2"],
-        env={**os.environ, API_KEY_ENV: KEY},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = _serving(model_folder, "--demo", "--workers", "2")
     try:
-        for _ in range(600):
-            assert server.poll() is None, server.stdout.read()
-            try:
-                with urllib.request.urlopen(f"{base}/", timeout=5) as response:
-                    cookie = response.headers["Set-Cookie"].split(";")[0]
-                break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("adapt serve did not answer /")
+        headers, _ = _first_answer(server, f"{base}/")
+        cookie = headers["Set-Cookie"].split(";")[0]
         statuses = []
         for _ in range(12):  # new connections: the workers take turns
             request = urllib.request.Request(
