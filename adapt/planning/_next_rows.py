@@ -39,32 +39,28 @@ class Running:
     hours: np.ndarray
     after_change: np.ndarray  # after the last recorded step change (counted on the step)
 
-    @classmethod
-    def none(cls) -> Running:
-        empty = np.zeros(0)
-        return cls(empty.astype(np.int64), empty.astype(np.int64), empty, empty, empty.astype(bool))
 
-
-def recorded_carry(person, arm, start, end, hours, before, after, n_persons, day):
+def recorded_carry(person, arm, end, hours, before, after, n_persons, day):
     """`Carry` and `Running` of each person's first planned decision, from their recorded
     episodes given as flat arrays sorted by person and episode (`arm` -1 where the model does
     not know the intervention) and the decision `day` of each person."""
     day = np.asarray(day, dtype=float)
+    end = np.asarray(end, dtype=float)
     has = np.bincount(person, minlength=n_persons) > 0
     last = np.full(n_persons, -1)
     last[person] = np.arange(len(person))  # the last row of each person wins
-    base_end = np.where(has, end[np.maximum(last, 0)] if len(person) else 0.0, 0.0)
-    base_end = np.where(has, base_end, day)
-    changed_rows = np.flatnonzero(after != before)
     last_change = np.full(n_persons, -1)
+    changed_rows = np.flatnonzero(after != before)
     last_change[person[changed_rows]] = changed_rows
-    since = np.where(last_change >= 0, end[np.maximum(last_change, 0)] if len(person) else 0, 0.0)
+    padded = np.r_[end, 0.0]  # index -1: no such row
+    base_end = np.where(has, padded[last], day)
+    since = np.where(last_change >= 0, padded[last_change], 0.0)
     # The next decision is taken on `day`; a plan starts from it (the recorded end by default).
     carry = Carry(
         end=np.maximum(base_end, day).astype(float),
         fresh=~has,
         day=day,
-        since=since.astype(float),
+        since=since,
         changed=np.zeros(n_persons, bool),
     )
     running = np.flatnonzero(end > day[person])

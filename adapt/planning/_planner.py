@@ -533,7 +533,7 @@ class _Histories:
         carry, running = recorded_carry(
             ep["_row"].to_numpy(),
             arm,
-            *(ep[c].to_numpy(float) for c in ("start_day", "end_day", "hours")),
+            *(ep[c].to_numpy(float) for c in ("end_day", "hours")),
             *(ep[c].to_numpy(np.int64) for c in ("step_before", "step_after")),
             len(self.persons),
             self.last_end.astype(float),
@@ -568,14 +568,11 @@ class _OneHistory:
             [codes.index(e["intervention"]) if e["intervention"] in codes else -1 for e in ep],
             np.int64,
         )
-        columns = {
-            c: np.array([e[c] for e in ep], float) for c in ("start_day", "end_day", "hours")
-        }
+        columns = {c: np.array([e[c] for e in ep], float) for c in ("end_day", "hours")}
         steps = {c: np.array([e[c] for e in ep], np.int64) for c in ("step_before", "step_after")}
         carry, running = recorded_carry(
             np.zeros(len(ep), np.int64),
             arm,
-            columns["start_day"],
             columns["end_day"],
             columns["hours"],
             steps["step_before"],
