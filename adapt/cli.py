@@ -719,6 +719,104 @@ def plan(
 @main.command()
 @click.option(
     "--model",
+    "model_dir",
+    required=True,
+    help="Folder written by `adapt train` (any learner), or an MLflow model URI.",
+)
+@_data_option
+@click.option(
+    "--places",
+    "places_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="CSV (or .parquet) with columns region,intervention,places; a cell not listed has "
+    "no places.",
+)
+@click.option(
+    "--k",
+    type=click.IntRange(1, 5),
+    default=None,
+    help="Value a place by the expected steps over a K-step plan starting with it [default: "
+    "by the probability that it progresses].",
+)
+@click.option(
+    "--rule",
+    type=click.Choice(["best", "first_come"]),
+    default="best",
+    show_default=True,
+    help="best: the allocation of most total value (exact); first_come: persons in the order "
+    "they became free, each taking the best place left (a baseline).",
+)
+@click.option(
+    "--level",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Interval level [default: the model's].",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write, .csv or .parquet: one row per person (intervention empty: waits). "
+    "The cells (places, filled, value of one more place) go beside it as OUT_cells.",
+)
+@_chunk_option
+@_catalogue_option
+@_overwrite_option
+def allocate(model_dir, data, places_file, k, rule, level, out, chunk_size, catalogue, overwrite):
+    """Give scarce places to the persons in DATA waiting for their next intervention."""
+    from adapt.allocation import PlacesError, read_places
+    from adapt.planning import allocate as allocate_places
+
+    _refuse_table_name(out)
+    cells_out = out.with_name(f"{out.stem}_cells{out.suffix}")
+    for path in (out, cells_out):
+        _refuse_existing(path, overwrite)
+    loaded = _recommender(model_dir)
+    own = _model_catalogue(loaded.model, catalogue, model_dir)
+    persons, episodes = _read_valid_tables(data, own)
+    try:
+        places = read_places(places_file, own)
+        with _progress(len(persons), "estimating") as progress:
+            result = allocate_places(
+                loaded.model,
+                persons,
+                episodes,
+                places,
+                k=k,
+                transitions=loaded.transitions,
+                level=level,
+                rule=rule,
+                chunk_size=chunk_size,
+                progress=progress,
+            )
+    except PlacesError as error:
+        raise click.BadParameter(str(error), param_hint="'--places'") from None
+    except (ValueError, TypeError) as error:
+        raise click.ClickException(str(error)) from None
+    write_table(result.persons, out, overwrite)
+    write_table(result.cells, cells_out, overwrite)
+    placed = int(result.persons["intervention"].notna().sum())
+    click.echo(
+        f"placed {placed:,} of {len(persons):,} persons ({len(persons) - placed:,} wait): "
+        f"{result.value:,.1f} expected {result.objective} "
+        f"({_bounds(result.value_lower, result.value_upper)}); wrote {out} and {cells_out}"
+    )
+    for row in result.cells.sort_values("value_of_place", ascending=False).head(5).itertuples():
+        bounds = _bounds(row.value_of_place_lower, row.value_of_place_upper)
+        click.echo(
+            f"  one more {row.intervention} place in {row.region}: "
+            f"+{row.value_of_place:.2f} ({bounds})"
+        )
+
+
+def _bounds(lower: float, upper: float) -> str:
+    return "no interval" if lower != lower else f"{lower:,.2f} to {upper:,.2f}"  # NaN: none
+
+
+@main.command()
+@click.option(
+    "--model",
     required=True,
     help="Folder written by `adapt train`, or an MLflow model URI "
     "(e.g. models:/adapt-recommender@champion).",

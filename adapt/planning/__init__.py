@@ -1,6 +1,8 @@
-"""Planning: the next k interventions of a person, in order, with a fitted learner."""
+"""Planning: the next k interventions of a person, in order, with a fitted learner; and scarce
+places allocated by the value they have to each person."""
 
+from adapt.planning._allocate import Allocation, allocate
 from adapt.planning._planner import MAX_K, OBJECTIVES, Planner, Plans
 from adapt.planning._transitions import StepTransitions
 
-__all__ = ["MAX_K", "OBJECTIVES", "Planner", "Plans", "StepTransitions"]
+__all__ = ["MAX_K", "OBJECTIVES", "Allocation", "Planner", "Plans", "StepTransitions", "allocate"]

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from adapt.contract import CHUNK_PERSONS, EPISODE_COLUMNS, by_person_chunks, validate_tables
+from adapt.contract import (
+    CHUNK_PERSONS,
+    EPISODE_COLUMNS,
+    by_person_chunks,
+    person_chunks,
+    validate_tables,
+)
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.models import Encoded
 from adapt.planning._next_rows import Carry, NextRows, Running, recorded_carry
@@ -136,7 +142,7 @@ class Planner:
         """
         validate_tables(persons, episodes, catalogue=self.catalogue)
         self._check_history(episodes)
-        self._check_regions(persons)
+        check_seen_regions(self.model, persons)
         return by_person_chunks(self._table, persons, episodes, chunk_size, progress)
 
     def _table(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
@@ -182,6 +188,74 @@ class Planner:
         exact = self.search_mode == "auto" and self.model.screens_exactly
         step = None if current_step is None else [current_step]
         return self._search(history, step, k, screened=False if exact else None)
+
+    def first_values(
+        self,
+        persons: pd.DataFrame,
+        episodes: pd.DataFrame,
+        chunk_size: int = CHUNK_PERSONS,
+        progress=None,
+    ) -> np.ndarray:
+        """(persons, interventions of the model): the value under the objective of the best
+        plan that starts with each intervention, NaN where none can (not offered, or done and
+        not repeatable). What a place is worth to a person when its plan goes on after it."""
+        validate_tables(persons, episodes, catalogue=self.catalogue)
+        self._check_history(episodes)
+        check_seen_regions(self.model, persons)
+        parts = []
+        for chunk, their_episodes in person_chunks(persons, episodes, chunk_size):
+            parts.append(self._first_values(_Histories(chunk, their_episodes, self.catalogue)))
+            if progress is not None:
+                progress(len(chunk))
+        return np.concatenate(parts)
+
+    def _first_values(self, history) -> np.ndarray:
+        start = history.last_step
+        root = history.root(self.model, start)
+        rows = self._next_rows(root.values.columns)
+        offered = self.catalogue.availability_matrix()[root.region_index]
+        person, arm = np.nonzero(offered & ~(~self._repeatable & root.done))
+        plans = np.full((len(person), self.k), -1)
+        plans[:, 0] = arm
+        if self._screened():
+            screened = self._beam(
+                root,
+                start,
+                self.k,
+                rows,
+                self.model.screening_estimate,
+                self.beam_width,
+                SCREEN_MERGE,
+                fixed=(person, plans),
+            )
+            beams = self._beam(
+                root,
+                start,
+                self.k,
+                rows,
+                self.model.estimate,
+                1,
+                0.0,
+                (screened.person, screened.plan),
+            )
+            unit = screened.unit[beams.unit]
+        else:
+            beams = self._beam(
+                root,
+                start,
+                self.k,
+                rows,
+                self.model.estimate,
+                self.beam_width,
+                0.0,
+                (person, plans),
+            )
+            unit = beams.unit
+        best = np.full(len(person), -np.inf)
+        np.maximum.at(best, unit, self._final_value(beams))
+        out = np.full((len(start), len(self._codes)), np.nan)
+        out[person, arm] = best
+        return out
 
     def _search(self, history, current_step, k, screened=None) -> Plans:
         k = self.k if k is None else k
@@ -239,8 +313,8 @@ class Planner:
 
     def _beam(self, root, start, k, next_rows, estimate, width, merge, fixed=None) -> _Beams:
         """Beam search with `estimate`, keeping `width` prefixes per unit (a person, or with
-        `fixed` = (persons, plans) one given plan each); branches under `merge` join their
-        likeliest sibling."""
+        `fixed` = (persons, plans) one given plan each, -1 where a position is free); branches
+        under `merge` join their likeliest sibling."""
         n_arms = len(self._codes)
         person = np.arange(len(start)) if fixed is None else fixed[0]
         offered = self.catalogue.availability_matrix()[root.region_index]
@@ -251,8 +325,9 @@ class Planner:
             allowed = offered[beam.person] & ~(
                 ~self._repeatable & (done[beam.person] | beam.contains(n_arms))
             )
-            if fixed is not None:
-                allowed &= np.arange(n_arms)[None, :] == fixed[1][beam.unit, t][:, None]
+            if fixed is not None:  # -1: this position is free
+                want = fixed[1][beam.unit, t][:, None]
+                allowed &= (want < 0) | (np.arange(n_arms)[None, :] == want)
             p = self._estimates(estimate, branch, allowed[branch.beam], root.values.columns)
             gain, reach = self._gains(p, branch)
             weight = branch.weight[:, None]
@@ -322,16 +397,6 @@ class Planner:
 
     def _final_value(self, beam) -> np.ndarray:
         return beam.score if self.objective == "steps" else beam.reached
-
-    def _check_regions(self, persons: pd.DataFrame) -> None:
-        seen = self.model.seen_regions_
-        unseen = ~persons["region"].astype(str).isin(seen).to_numpy()
-        if unseen.any():
-            raise ValueError(
-                f"persons.region: the model never saw {sorted(set(persons['region'][unseen]))} "
-                f"(persons {persons['person_id'][unseen].head(5).tolist()}); it cannot plan "
-                "for them"
-            )
 
     def _check_history(self, episodes: pd.DataFrame) -> None:
         longest = episodes.groupby("person_id").size()
@@ -582,6 +647,18 @@ class _OneHistory:
         )
         done = np.array([[c in {e["intervention"] for e in ep} for c in codes]])
         return _Root(model.encode_values([row]), carry, running, self.region_index, done)
+
+
+def check_seen_regions(model, persons: pd.DataFrame) -> None:
+    """Refuses persons of regions `model` never saw, naming them: it cannot estimate there."""
+    seen = model.seen_regions_
+    unseen = ~persons["region"].astype(str).isin(seen).to_numpy()
+    if unseen.any():
+        raise ValueError(
+            f"persons.region: the model never saw {sorted(set(persons['region'][unseen]))} "
+            f"(persons {persons['person_id'][unseen].head(5).tolist()}); it cannot plan "
+            "for them"
+        )
 
 
 def _top_per_person(person: np.ndarray, value: np.ndarray, width: int):

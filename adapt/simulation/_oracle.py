@@ -233,6 +233,13 @@ class Oracle:
         """
         return draw_start_states(self, persons, episodes, seed)
 
+    def progress_probabilities(self, start: StartStates) -> pd.DataFrame:
+        """The true probability that an episode of each intervention, started now, progresses:
+        one row per start, one column per intervention code (NaN where not offered)."""
+        p = self._dynamics.progress_probabilities(start._population, start._state)
+        frame = pd.DataFrame(p, columns=list(self.world.interventions))
+        return frame.where(start.available[frame.columns].to_numpy())
+
     def plan_values(self, start: StartStates, plans) -> np.ndarray:
         """Exact expected steps gained by following each row's plan from its start.
 
