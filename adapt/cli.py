@@ -810,6 +810,93 @@ def allocate(model_dir, data, places_file, k, rule, level, out, chunk_size, cata
         )
 
 
+@main.command()
+@click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    help="Folder written by `adapt train` (any learner), or an MLflow model URI.",
+)
+@_data_option
+@click.option(
+    "--months",
+    type=click.IntRange(1, 60),
+    default=12,
+    show_default=True,
+    help="Months ahead, from each person's next episode.",
+)
+@click.option(
+    "--k",
+    type=click.IntRange(1, 5),
+    default=3,
+    show_default=True,
+    help="Plan length: each person re-plans K interventions after every episode.",
+)
+@click.option(
+    "--rollouts",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help="Closed-loop rollouts [default: the model's half-samples, at least 2].",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--level",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Interval level [default: the model's].",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write demand.parquet (region, intervention, month) and report.html into.",
+)
+@_chunk_option
+@_catalogue_option
+@_overwrite_option
+def demand(
+    model_dir, data, months, k, rollouts, seed, level, out, chunk_size, catalogue, overwrite
+):
+    """Starts each region would need if the ongoing persons in DATA followed their plans,
+    month by month, beside today's; "need more" and "superfluous" where the interval says so."""
+    from adapt._files import staged
+    from adapt.planning import demand as plan_demand
+    from adapt.planning import write_demand
+
+    _refuse_existing(out, overwrite)
+    loaded = _recommender(model_dir)
+    own = _model_catalogue(loaded.model, catalogue, model_dir)
+    persons, episodes = _read_valid_tables(data, own)
+    level = loaded.model.interval_level if level is None else level
+    ongoing = int((persons["exit_reason"] == "ongoing").sum())
+    try:
+        with _progress(ongoing, "rolling out plans") as progress:
+            result = plan_demand(
+                loaded.model,
+                persons,
+                episodes,
+                loaded.transitions,
+                months=months,
+                k=k,
+                rollouts=rollouts,
+                seed=seed,
+                level=level,
+                chunk_size=chunk_size,
+                progress=progress,
+            )
+    except (ValueError, TypeError) as error:
+        raise click.ClickException(str(error)) from None
+    with staged(out, overwrite) as staging:
+        write_demand(result, own, staging, months=months, level=level)
+    marks = result.totals["mark"].value_counts()
+    click.echo(
+        f"planned {result.persons:,} ongoing persons over {months} months "
+        f"({result.rollouts} rollouts): {marks.get('need more', 0)} region and intervention "
+        f"pairs need more than today, {marks.get('superfluous', 0)} fewer; wrote "
+        f"{out / 'demand.parquet'} and {out / 'report.html'}"
+    )
+
+
 def _bounds(lower: float, upper: float) -> str:
     return "no interval" if lower != lower else f"{lower:,.2f} to {upper:,.2f}"  # NaN: none
 

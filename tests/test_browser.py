@@ -259,3 +259,67 @@ def test_hitta_ratt_end_to_end(demo_server, browser, tmp_path):
         assert API_KEY not in json.dumps(headers), request.url
         assert API_KEY not in (request.post_data or ""), request.url
     context.close()
+
+
+DEMAND_SCREENSHOT = SCREENSHOT.with_name("demand-report.png")
+
+
+def test_the_demand_report_in_the_browser(model_folder, served_data, browser, tmp_path):
+    """`adapt demand`'s report.html: the heatmap and the region bars, offline, accessible."""
+    from click.testing import CliRunner
+
+    from adapt.catalogue import load_catalogue
+    from adapt.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("persons", "episodes"):
+        served_data[name].to_parquet(data / f"{name}.parquet")
+    out = tmp_path / "demand"
+    result = CliRunner().invoke(
+        main,
+        ["demand", "--model", str(model_folder), "--data", str(data), "--months", "6"]
+        + ["--k", "2", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    catalogue = load_catalogue()
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.set_default_timeout(15_000)
+    page.goto((out / "report.html").as_uri())
+    expect(page.locator("body[data-ready=true]")).to_have_count(1)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Demand for interventions, the next 6 months"
+    )
+    heatmap = page.locator("#heatmap")
+    expect(heatmap.locator("tbody tr")).to_have_count(len(catalogue.region_codes))
+    marks = heatmap.locator("td[data-mark='need more'], td[data-mark='superfluous']")
+    assert marks.count() > 0
+    assert all(text.strip()[0] in "▲▼" for text in marks.all_inner_texts())
+
+    # one region's bars at a time, switched by the labelled select
+    figures = page.locator("figure.region")
+    expect(figures.filter(has_not=page.locator("[hidden]"))).to_have_count(
+        len(catalogue.region_codes)
+    )
+    visible = page.locator("figure.region:visible")
+    expect(visible).to_have_count(1)
+    last = catalogue.region_codes[-1]
+    page.get_by_label("Region", exact=True).select_option(last)
+    expect(visible).to_have_count(1)
+    expect(visible).to_have_attribute("data-region", last)
+    offered = len(catalogue.offered(last))
+    expect(visible.locator("g.bar")).to_have_count(offered)
+
+    _assert_accessible(page, "en")
+    assert all(url.startswith("file://") for url in requests), requests  # no network
+    shot = (
+        DEMAND_SCREENSHOT
+        if os.environ.get(UPDATE_SCREENSHOT) == "1"
+        else tmp_path / DEMAND_SCREENSHOT.name
+    )
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    context.close()
