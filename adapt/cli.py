@@ -748,6 +748,13 @@ def plan(
     "they became free, each taking the best place left (a baseline).",
 )
 @click.option(
+    "--cap-gap",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Keep every intervention's women/men gap in similar-situation rates of being given a "
+    "place within this cap (as RateGapCap; 0.2 keeps ratios in 0.8-1.25).",
+)
+@click.option(
     "--level",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=None,
@@ -763,10 +770,16 @@ def plan(
 @_chunk_option
 @_catalogue_option
 @_overwrite_option
-def allocate(model_dir, data, places_file, k, rule, level, out, chunk_size, catalogue, overwrite):
+def allocate(
+    model_dir, data, places_file, k, rule, cap_gap, level, out, chunk_size, catalogue, overwrite
+):
     """Give scarce places to the persons in DATA waiting for their next intervention."""
     from adapt.allocation import PlacesError, read_places
+    from adapt.fairness import capped_allocate
     from adapt.planning import allocate as allocate_places
+
+    if cap_gap is not None and rule != "best":
+        raise click.BadParameter("--cap-gap caps the best allocation, not --rule first_come")
 
     _refuse_table_name(out)
     cells_out = out.with_name(f"{out.stem}_cells{out.suffix}")
@@ -777,19 +790,17 @@ def allocate(model_dir, data, places_file, k, rule, level, out, chunk_size, cata
     persons, episodes = _read_valid_tables(data, own)
     try:
         places = read_places(places_file, own)
+        settings = {"k": k, "transitions": loaded.transitions, "level": level}
         with _progress(len(persons), "estimating") as progress:
-            result = allocate_places(
-                loaded.model,
-                persons,
-                episodes,
-                places,
-                k=k,
-                transitions=loaded.transitions,
-                level=level,
-                rule=rule,
-                chunk_size=chunk_size,
-                progress=progress,
-            )
+            settings |= {"chunk_size": chunk_size, "progress": progress}
+            if cap_gap is None:
+                result = allocate_places(
+                    loaded.model, persons, episodes, places, rule=rule, **settings
+                )
+            else:
+                result = capped_allocate(
+                    loaded.model, persons, episodes, places, cap_gap, **settings
+                )
     except PlacesError as error:
         raise click.BadParameter(str(error), param_hint="'--places'") from None
     except (ValueError, TypeError) as error:
@@ -802,6 +813,12 @@ def allocate(model_dir, data, places_file, k, rule, level, out, chunk_size, cata
         f"{result.value:,.1f} expected {result.objective} "
         f"({_bounds(result.value_lower, result.value_upper)}); wrote {out} and {cells_out}"
     )
+    if result.cap is not None:
+        cap = result.cap
+        click.echo(
+            f"  gender cap {cap['max_gap']:.2f}: largest gap {cap['greedy_gap']:.2f} without it, "
+            f"{cap['gap']:.2f} with it" + ("" if cap["met"] else " (not met: too few persons)")
+        )
     for row in result.cells.sort_values("value_of_place", ascending=False).head(5).itertuples():
         bounds = _bounds(row.value_of_place_lower, row.value_of_place_upper)
         click.echo(
@@ -960,6 +977,13 @@ def serve(model, host, port, demo, workers, catalogue):
     "one row per decision point of DATA, as `adapt recommend` writes them.",
 )
 @click.option(
+    "--allocation",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Audit an allocation of places instead: person_id, intervention (empty: waits), one "
+    "row per person of DATA, as `adapt allocate` writes it (.csv or .parquet).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
@@ -983,15 +1007,26 @@ def serve(model, host, port, demo, workers, catalogue):
 @_chunk_option
 @_catalogue_option
 def audit(
-    data, model_source, recommendations, out, thresholds, cap_gap, seed, chunk_size, catalogue
+    data,
+    model_source,
+    recommendations,
+    allocation,
+    out,
+    thresholds,
+    cap_gap,
+    seed,
+    chunk_size,
+    catalogue,
 ):
-    """Audit recommendations across gender; exit 0 when the audit passes (no judged check on
-    the recommender fails), 1 when one fails, 3 when it cannot judge (too few women or men, or
-    no check with enough recommendations), 2 for bad input."""
+    """Audit recommendations (or an allocation of places) across gender; exit 0 when the audit
+    passes (no judged check on the recommender or allocation fails), 1 when one fails, 3 when it
+    cannot judge (too few women or men, or no check with enough recommendations), 2 for bad
+    input."""
     import pandas as pd
 
     from adapt.contract import ContractError, find_table, read_table, validate_tables
     from adapt.fairness import (
+        audit_allocation,
         audit_choices,
         capped_recommendations,
         load_thresholds,
@@ -1003,8 +1038,8 @@ def audit(
         click.echo(f"Error: {message}", err=True)
         sys.exit(2)
 
-    if (model_source is None) == (recommendations is None):
-        refuse("give exactly one of --model and --recommendations")
+    if sum(x is not None for x in (model_source, recommendations, allocation)) != 1:
+        refuse("give exactly one of --model, --recommendations and --allocation")
     if cap_gap is not None and model_source is None:
         refuse("--cap-gap needs --model: it moves the model's own choices")
     try:
@@ -1022,16 +1057,17 @@ def audit(
         has_truth = find_table(data, "truth") is not None
         truth = read_table(data, "truth", catalogue) if has_truth else None
         validate_tables(persons, episodes, truth, catalogue)
-        if recommendations is not None:
-            if not recommendations.exists():
-                refuse(f"{recommendations}: no such file")
-            suffix = recommendations.suffix.lower()
+        if recommendations is not None or allocation is not None:
+            given = recommendations if recommendations is not None else allocation
+            if not given.exists():
+                refuse(f"{given}: no such file")
+            suffix = given.suffix.lower()
             if suffix not in TABLE_SUFFIXES:
-                refuse(f"{recommendations}: expected a .parquet or .csv file, got {suffix!r}")
+                refuse(f"{given}: expected a .parquet or .csv file, got {suffix!r}")
             choices = (
-                pd.read_parquet(recommendations)
+                pd.read_parquet(given)
                 if suffix == ".parquet"
-                else pd.read_csv(recommendations, dtype={"person_id": str})
+                else pd.read_csv(given, dtype={"person_id": str, "intervention": str})
             )
         else:
             from adapt.policies import recommend_for_decisions
@@ -1043,9 +1079,12 @@ def audit(
                     )
             else:
                 choices = capped_recommendations(model, persons, episodes, cap_gap)
-        result = audit_choices(
-            persons, episodes, choices, limits, catalogue, seed=seed, model=model, truth=truth
-        )
+        if allocation is not None:
+            result = audit_allocation(persons, episodes, choices, limits, catalogue, seed=seed)
+        else:
+            result = audit_choices(
+                persons, episodes, choices, limits, catalogue, seed=seed, model=model, truth=truth
+            )
     except (ContractError, FileNotFoundError, ValueError, TypeError) as error:
         refuse(str(error))
     write_audit(result, out)
@@ -1057,7 +1096,7 @@ def audit(
     unjudged = len(result.of("recommender", "cannot_judge"))
     click.echo(
         f"audit {result.verdict.replace('_', ' ')}: {len(result.of('recommender', 'failed'))} "
-        f"of {len(checks) - unjudged} judged recommender checks failed, {unjudged} could not "
+        f"of {len(checks) - unjudged} judged {result.audited} checks failed, {unjudged} could not "
         f"be judged; wrote {', '.join(str(p) for p in written)}"
     )
     sys.exit(AUDIT_EXIT[result.verdict])

@@ -21,7 +21,8 @@ def rate_ratio_figure(result: dict) -> Figure:
     axis.axvspan(bound, 1 / bound, color="#e8f0e0", label="within the thresholds")
     axis.axvline(1, color="#555", lw=0.8)
     y = np.arange(len(names))
-    for offset, (subject, table) in zip((-0.17, 0.17), tables.items(), strict=True):
+    offsets = (-0.17, 0.17) if len(tables) == 2 else (0.0,)
+    for offset, (subject, table) in zip(offsets, tables.items(), strict=True):
         shown = table["n_recommended"] >= result["thresholds"]["min_recommended"]
         t = table[shown]
         rows = y[shown.to_numpy()] + offset

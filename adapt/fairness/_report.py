@@ -78,6 +78,7 @@ def report_html(result) -> str:
     status = verdict(result)
     persons = result.get("persons") or {}
     context = {
+        "audited": result.get("audited", "recommender"),
         "verdict": {"status": status, "label": LABELS[status], "css": _CSS[status]},
         "plain_verdict": _plain_verdict(result),
         "counts": {
@@ -110,7 +111,7 @@ def report_html(result) -> str:
             "rates": [
                 (title, _rates_table(result["figures"][subject]))
                 for subject, title in (
-                    ("recommender", "Rates in detail: the recommender"),
+                    ("recommender", f"Rates in detail: the {result.get('audited', 'recommender')}"),
                     ("behaviour", "Rates in detail: what caseworkers did"),
                 )
                 if subject in result.get("figures", {})

@@ -60,6 +60,7 @@ class AuditResult:
     tradeoff: list = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
+    audited: str = "recommender"  # or "allocation": what stands as the recommender
 
     def of(self, subject: str = "recommender", status: str | None = None) -> list[Check]:
         """The checks on `subject`, only those of `status` when given."""

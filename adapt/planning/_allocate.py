@@ -41,6 +41,9 @@ class Allocation:
         The total value of the allocation and its interval over the half-samples.
     objective : str
         ``"progressions"`` or ``"steps over k"``.
+    cap : dict, optional
+        Under a cap on gender gaps (`adapt.fairness.mitigation.capped_allocate`): its
+        ``max_gap``, the largest gap without it (``greedy_gap``) and with it (``gap``), ``met``.
     """
 
     persons: pd.DataFrame
@@ -49,6 +52,7 @@ class Allocation:
     value_lower: float
     value_upper: float
     objective: str
+    cap: dict | None = None
 
 
 def allocate(
@@ -61,6 +65,7 @@ def allocate(
     transitions=None,
     level: float | None = None,
     rule: str = "best",
+    choose=None,
     chunk_size: int = CHUNK_PERSONS,
     progress=None,
 ) -> Allocation:
@@ -82,6 +87,10 @@ def allocate(
         ``best``: the allocation of most total value (exact). ``first_come``: persons served in
         the order they became free (their last episode's end, then person_id), each taking the
         best place left; the baseline the best allocation is measured against.
+    choose : callable, optional
+        Instead of `rule`: ``choose(values, region, places, persons)`` gives the allocation
+        as an `adapt.allocation.Solution` (`persons` in the rows' order, by person_id); e.g.
+        the gender-gap capped allocation of `adapt.fairness.mitigation.capped_allocate`.
     """
     if rule not in ("best", "first_come"):
         raise ValueError(f"rule must be 'best' or 'first_come', got {rule!r}")
@@ -100,14 +109,19 @@ def allocate(
     region = pd.Index(catalogue.region_codes).get_indexer(persons["region"])
     arms = pd.Index(catalogue.intervention_codes).get_indexer(model.interventions_)
     cells = places_matrix(places, catalogue)[:, arms]
-    if rule == "best":
-        solution = best_allocation(values, region, cells)
+    if choose is None and rule == "best":
+
+        def choose(values, region, cells, persons):
+            return best_allocation(values, region, cells)
+
+    if choose is not None:
+        solution = choose(values, region, cells, persons)
         assignment, duals = solution.assignment, solution.duals
     else:
         assignment = first_come(values, region, cells, _arrival_order(persons, episodes))
         duals = np.full(cells.shape, np.nan)
     draws = [] if k is not None else estimate["draws"]
-    drawn = [best_allocation(d, region, cells).duals for d in draws]
+    drawn = [choose(d, region, cells, persons).duals for d in draws] if choose else []
     table = _persons_table(model, persons, values, estimate, assignment)
     given = assignment != WAITS
     totals = [float(np.nansum(d[np.flatnonzero(given), assignment[given]])) for d in draws]
