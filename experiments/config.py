@@ -109,6 +109,13 @@ class PlanningConfig:
 
 
 @dataclass
+class AllocationConfig:
+    """The places caseworkers used, allocated among held-out persons: see adapt.pipeline."""
+
+    enabled: bool = True
+
+
+@dataclass
 class TrackingConfig:
     # null: MLFLOW_TRACKING_URI, else the embedded SQLite store. A local folder (path, file: or
     # the folder of a sqlite:/// database) must exist: it is refused, never created.
@@ -138,6 +145,7 @@ class ExperimentConfig:
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
     planning: PlanningConfig = field(default_factory=PlanningConfig)
+    allocation: AllocationConfig = field(default_factory=AllocationConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 

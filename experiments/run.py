@@ -151,6 +151,7 @@ def run(cfg: DictConfig) -> dict:
     from adapt.features import decision_points
     from adapt.pipeline import (
         audit_held_out,
+        evaluate_allocation,
         evaluate_recommender,
         fitted_learner,
         for_learner,
@@ -243,6 +244,11 @@ def run(cfg: DictConfig) -> dict:
             metrics.update(planned.metrics)
             tables["planning_report"] = planned.report
             plots.extend(planned.plots)
+    if cfg.allocation.enabled:
+        with timed(timings, "allocation"):
+            allocated = evaluate_allocation(learner, data, valid.keys["person_id"])
+        metrics.update(allocated.metrics)
+        tables["allocation_cells"] = allocated.cells  # aggregates per region and intervention
     if cfg.fairness.enabled:
         with timed(timings, "audit"):
             gate = audit_held_out(

@@ -124,6 +124,8 @@ def test_default_config_composes_with_its_schema():
     assert cfg.evaluation.metric == "regret_closure"
     assert cfg.planning.enabled and list(cfg.planning.horizons) == [1, 2, 3, 4]
     assert not compose_config(["planning=off"]).planning.enabled
+    assert compose_config([]).allocation.enabled
+    assert not compose_config(["allocation=off"]).allocation.enabled
 
 
 def test_the_schema_allows_the_planners_horizons():
@@ -334,7 +336,7 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(
     assert run.data.tags["adapt.data_preset"] == "default"
     assert run.info.run_name == "small-s-seed0"
     # Every stage says when it starts and how long it took.
-    stages = ("data", "calibration", "features", "train", "evaluate", "planning")
+    stages = ("data", "calibration", "features", "train", "evaluate", "planning", "allocation")
     for stage in (*stages, "audit", "explain", "register"):
         assert f"[adapt] {stage}: started\n" in out
         assert re.search(rf"^\[adapt\] {stage}: \d+\.\d s$", out, re.MULTILINE), stage
@@ -359,6 +361,13 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(
     }
     assert all(math.isfinite(v) for v in planned.values())
     assert run.data.metrics["n_plan_starts"] == 150
+    # the places caseworkers used, allocated among held-out persons: none over-filled, and by
+    # the project's own estimates worth more than the caseworkers' choices
+    metrics = run.data.metrics
+    assert metrics["allocation_overfilled"] == 0
+    assert metrics["allocation_value"] >= metrics["allocation_value_caseworkers"]
+    assert metrics["allocation_true_value_best"] >= metrics["allocation_true_value"]
+    assert math.isfinite(metrics["allocation_closure"])
     files = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {
         "config.json",
@@ -366,6 +375,7 @@ def test_run_tracks_config_data_metrics_plots_and_registers_a_champion(
         "calibration_report.csv",
         "feature_importance.csv",
         "planning_report.csv",
+        "allocation_cells.csv",
         "plots",
         "audit",
         "model_card",

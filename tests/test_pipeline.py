@@ -166,3 +166,32 @@ def test_plans_need_a_world_simulated_in_the_run(small, fitted, tmp_path):
 def test_plan_values_plot_refuses_a_table_without_its_columns(tmp_path):
     with pytest.raises(ValueError, match="v_best_plan"):
         plot_plan_values(pd.DataFrame({"k": [1], "v_plans": [0.5]}), tmp_path / "p.png")
+
+
+def test_evaluate_allocation_gives_the_caseworkers_places_to_held_out_persons(
+    recommender, served_data
+):
+    from adapt.pipeline import ExperimentData, evaluate_allocation, recorded_places
+
+    data = ExperimentData(
+        served_data["persons"], served_data["episodes"], served_data["truth"], "x", "simulated"
+    )
+    valid = served_data["persons"]["person_id"].iloc[::3]
+    result = evaluate_allocation(recommender.model, data, valid)
+    metrics = result.metrics
+    waiting = served_data["episodes"][served_data["episodes"]["person_id"].isin(valid)]
+    assert metrics["allocation_persons"] == waiting["person_id"].nunique()
+    # the places are the caseworkers' last choices: as many as persons waiting
+    assert result.cells["places"].sum() == metrics["allocation_persons"]
+    assert metrics["allocation_overfilled"] == 0
+    assert (result.cells["filled"] <= result.cells["places"]).all()
+    assert metrics["allocation_value"] >= metrics["allocation_value_caseworkers"] - 1e-12
+    assert metrics["allocation_true_value_best"] >= metrics["allocation_true_value"] - 1e-12
+    assert metrics["allocation_true_value_best"] >= metrics["allocation_true_value_caseworkers"]
+    catalogue = recommender.model.catalogue_
+    region = catalogue.region_codes[0]
+    code = catalogue.offered(region)[0]
+    frame = pd.DataFrame({"region": [region, region], "intervention": [code, code]})
+    places = recorded_places(frame, catalogue)
+    assert places.set_index(["region", "intervention"]).loc[(region, code), "places"] == 2
+    assert places["places"].sum() == 2
