@@ -40,8 +40,7 @@ class Demand:
         One row per offered (region, intervention) and month 1..months: ``expected_starts``
         with ``lower``/``upper`` (over the rollouts), ``today_starts`` (today's practice for the
         same persons) and ``mark``: ``"need more"`` where the interval lies above today's
-        volume, ``"superfluous"`` where below, else empty. Interventions the model never saw
-        have no expected starts (NaN).
+        volume, ``"superfluous"`` where below, else empty.
     totals : DataFrame
         The same over all the months, one row per offered (region, intervention).
     enrolled : DataFrame
@@ -268,28 +267,21 @@ def _today_rates(model, persons, episodes) -> np.ndarray:
 
 
 def _table(model, starts, today, level) -> pd.DataFrame:
+    # a learner's arms are its catalogue's interventions, in the catalogue's order
     catalogue = model.catalogue_
-    model_arm = {c: a for a, c in enumerate(model.interventions_)}
     mean = starts.mean(axis=0)
-    offered = catalogue.availability_matrix()
     rows = []
-    for r, a in zip(*np.nonzero(offered), strict=True):
-        code = catalogue.intervention_codes[a]
-        arm = model_arm.get(code)
+    for r, a in zip(*np.nonzero(catalogue.availability_matrix()), strict=True):
         for m in range(starts.shape[-1]):
-            if arm is None:
-                centre, lo, hi = np.nan, np.nan, np.nan
-            else:
-                centre = float(mean[r, arm, m])
-                lo, hi = _interval(centre, list(starts[:, r, arm, m]), level)
-                lo = max(lo, 0.0) if np.isfinite(lo) else lo
+            centre = float(mean[r, a, m])
+            lo, hi = _interval(centre, list(starts[:, r, a, m]), level)
             rows.append(
                 {
                     "region": catalogue.region_codes[r],
-                    "intervention": code,
+                    "intervention": catalogue.intervention_codes[a],
                     "month": m + 1,
                     "expected_starts": centre,
-                    "lower": lo,
+                    "lower": max(lo, 0.0) if np.isfinite(lo) else lo,
                     "upper": hi,
                     "today_starts": float(today[r, a, m]),
                 }

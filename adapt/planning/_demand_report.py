@@ -62,7 +62,7 @@ def _cell(cells: pd.DataFrame, region: str, code: str, catalogue) -> dict:
         return {"offered": False}
     row = cells.loc[(region, code)]
     expected, today = row["expected_starts"], row["today_starts"]
-    ratio = math.log2((expected + 1) / (today + 1)) if expected == expected else 0.0
+    ratio = math.log2((expected + 1) / (today + 1))
     strength = min(abs(ratio) / 2, 1.0)
     # blue for more than today, orange for fewer; the symbol says the same without colour
     hue = 210 if ratio > 0 else 30
@@ -86,7 +86,8 @@ def _region_bars(rows: pd.DataFrame, region: str, catalogue) -> dict:
     bars = []
     for i, row in enumerate(rows.itertuples()):
         y = i * (2 * BAR_HEIGHT + BAR_GAP)
-        expected = 0.0 if row.expected_starts != row.expected_starts else row.expected_starts
+        expected = row.expected_starts
+        # one rollout gives no interval (NaN): the whisker shrinks to the point
         lower = expected if row.lower != row.lower else row.lower
         upper = expected if row.upper != row.upper else row.upper
         bars.append(
