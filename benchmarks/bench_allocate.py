@@ -59,7 +59,7 @@ def one_world(name: str, args) -> tuple[list[dict], list[dict]]:
     is_train = persons["person_id"].isin(train_ids)
     train_e = episodes[episodes["person_id"].isin(train_ids)]
     test_p, test_e = persons[~is_train], episodes[~episodes["person_id"].isin(train_ids)]
-    model = make_learner("s", random_state=seed)
+    model = make_learner(args.learner, random_state=seed)
     points = decision_points(persons[is_train], train_e, history=model.history)
     model.fit(points.features, points.treatment, points.outcome, points.keys["person_id"])
     oracle = Oracle(world, seed=seed)
@@ -120,6 +120,7 @@ def one_world(name: str, args) -> tuple[list[dict], list[dict]]:
                 {
                     "world": name,
                     "persons": args.n_persons,
+                    "learner": args.learner,
                     "scarcity": scarcity,
                     "method": method,
                     "true_value": values[method][0],
@@ -223,6 +224,7 @@ def main() -> None:
     parser.add_argument("--n-persons", type=int, default=9_000)
     parser.add_argument("--scarcities", type=float, nargs="+", default=list(SCARCITIES))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--learner", default="s", help="the learner whose estimates allocate")
     parser.add_argument("--out", type=Path, default=RESULTS / "allocate.md")
     args = parser.parse_args()
     began = time.perf_counter()
@@ -273,7 +275,8 @@ def main() -> None:
     lines = [
         "# Allocating scarce places (`benchmarks/bench_allocate.py`)",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} cores; S-learner (default settings), "
+        f"Machine: {platform.platform()}, {os.cpu_count()} cores; learner {args.learner} "
+        "(default settings), "
         f"{args.n_persons:,} persons per world (70 % to fit, the rest wait), seed {args.seed}; "
         f"whole run {time.perf_counter() - began:.0f} s.",
         "",
