@@ -85,6 +85,53 @@ _catalogue_option = click.option(
 )
 
 
+def _engine_options(function):
+    """--engine, --workers and --scheduler: where a chunked command runs."""
+    options = [
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "dask"]),
+            default="local",
+            show_default=True,
+            help="local: this machine's processes; dask: a Dask cluster (the dask extra). The "
+            "result does not depend on it.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Worker processes: local ones, or a LocalCluster's with --engine dask "
+            "[default: 1 local, 2 dask]. The result does not depend on it.",
+        ),
+        click.option(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help="With --engine dask: an existing cluster's scheduler (tcp://host:8786) "
+            "instead of a LocalCluster; its workers must see the data and output folders.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@contextmanager
+def _engine(kind: str, workers: int | None, scheduler: str | None):
+    """The engine the options name, started before any work and closed after; one that cannot
+    start (Dask missing, the scheduler unreachable) is refused in one line."""
+    from adapt.engines import EngineError, make_engine
+
+    try:
+        engine = make_engine(kind, workers, scheduler)
+    except (EngineError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
 class _OneLineErrors(click.Group):
     """A usage mistake ends in one line naming the command, the option and what is allowed,
     not click's usage block."""
@@ -170,26 +217,40 @@ def main() -> None:
     show_default=True,
     help="Persons simulated at a time; the data do not depend on it.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes; the data do not depend on it.",
-)
+@_engine_options
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def generate(n_persons, seed, out, preset, overrides, catalogue, chunk_size, workers, overwrite):
-    """Simulate a population and write it, with its ground truth, as Parquet datasets."""
+def generate(
+    n_persons,
+    seed,
+    out,
+    preset,
+    overrides,
+    catalogue,
+    chunk_size,
+    engine,
+    workers,
+    scheduler,
+    overwrite,
+):
+    """Simulate a population and write it, with its ground truth, as Parquet datasets (one
+    part per chunk)."""
     from adapt.simulation import generate as generate_population
 
     _refuse_existing(out, overwrite)
     world = _world(preset, overrides, catalogue)
-    try:
-        summary = generate_population(
-            out, n_persons, seed, world, chunk_size=chunk_size, workers=workers, overwrite=overwrite
-        )
-    except (ValueError, KeyError, FileExistsError) as error:
-        raise click.ClickException(str(error)) from None
+    with _engine(engine, workers, scheduler) as running:
+        try:
+            summary = generate_population(
+                out,
+                n_persons,
+                seed,
+                world,
+                chunk_size=chunk_size,
+                overwrite=overwrite,
+                engine=running,
+            )
+        except (ValueError, KeyError, FileExistsError) as error:
+            raise click.ClickException(str(error)) from None
     click.echo(str(summary))
 
 
@@ -560,6 +621,7 @@ def train(
     "reason, in OUT's <stem>.rejects.<ext> instead of failing.",
 )
 @_chunk_option
+@_engine_options
 @_catalogue_option
 @_overwrite_option
 def recommend(
@@ -571,6 +633,9 @@ def recommend(
     next_decision,
     skip_invalid,
     chunk_size,
+    engine,
+    workers,
+    scheduler,
     catalogue,
     overwrite,
 ):
@@ -591,18 +656,26 @@ def recommend(
     model = recommender.model
     persons, episodes = _read_valid_tables(data, _model_catalogue(model, catalogue, model_dir))
     rejects = None
-    try:
-        with _progress(len(persons), "recommending") as progress:
-            if next_decision:
-                table, rejects = recommender.next_decisions(
-                    persons, episodes, skip_invalid, chunk_size, progress
-                )
-            else:
-                table = recommend_for_decisions(
-                    model, persons, episodes, min_uplift, interval, chunk_size, progress
-                )
-    except (ValueError, TypeError, FileNotFoundError) as error:
-        raise click.ClickException(str(error)) from None
+    with _engine(engine, workers, scheduler) as running:
+        try:
+            with _progress(len(persons), "recommending") as progress:
+                if next_decision:
+                    table, rejects = recommender.next_decisions(
+                        persons, episodes, skip_invalid, chunk_size, progress, running
+                    )
+                else:
+                    table = recommend_for_decisions(
+                        model,
+                        persons,
+                        episodes,
+                        min_uplift,
+                        interval,
+                        chunk_size,
+                        progress,
+                        running,
+                    )
+        except (ValueError, TypeError, FileNotFoundError) as error:
+            raise click.ClickException(str(error)) from None
     write_table(table, out, overwrite)
     what = "next decisions" if next_decision else "recommendations"
     click.echo(f"wrote {len(table):,} {what} to {out}")
@@ -672,6 +745,7 @@ def recommend(
     help="File to write, .parquet or .csv: one row per person and position.",
 )
 @_chunk_option
+@_engine_options
 @_catalogue_option
 @_overwrite_option
 def plan(
@@ -685,6 +759,9 @@ def plan(
     search,
     out,
     chunk_size,
+    engine,
+    workers,
+    scheduler,
     catalogue,
     overwrite,
 ):
@@ -708,8 +785,11 @@ def plan(
             max_history=max_history,
             search=search,
         )
-        with _progress(len(persons), "planning") as progress:
-            table = planner.plan(persons, episodes, chunk_size, progress)
+        with (
+            _engine(engine, workers, scheduler) as running,
+            _progress(len(persons), "planning") as progress,
+        ):
+            table = planner.plan(persons, episodes, chunk_size, progress, running)
     except (ValueError, TypeError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     write_table(table, out, overwrite)

@@ -33,12 +33,19 @@ def by_person_chunks(
     episodes: pd.DataFrame,
     size: int = CHUNK_PERSONS,
     progress: Callable[[int], object] | None = None,
+    engine=None,
 ) -> pd.DataFrame:
     """`work(persons, episodes)` chunk by chunk, the tables it returns concatenated in order;
-    `progress` is told how many persons each chunk held."""
-    parts = []
-    for chunk, their_episodes in person_chunks(persons, episodes, size):
-        parts.append(work(chunk, their_episodes))
-        if progress is not None:
-            progress(len(chunk))
+    `progress` is told how many persons each chunk held. With `engine` (`adapt.engines`) the
+    chunks run on its workers; the result is the same."""
+    chunks = person_chunks(persons, episodes, size)
+    if engine is None:
+        parts = []
+        for chunk, their_episodes in chunks:
+            parts.append(work(chunk, their_episodes))
+            if progress is not None:
+                progress(len(chunk))
+    else:
+        chunks = list(chunks)
+        parts = engine.map(work, chunks, [len(c) for c, _ in chunks], progress)
     return pd.concat(parts, ignore_index=True) if parts else work(persons, episodes)

@@ -133,17 +133,20 @@ class Planner:
         episodes: pd.DataFrame,
         chunk_size: int = CHUNK_PERSONS,
         progress=None,
+        engine=None,
     ) -> pd.DataFrame:
         """One row per person and position: person_id, position, intervention, p_progress,
         expected_step. Each plan starts after the person's last recorded episode (its
         ``step_after``; step 0 with no episode yet). The tables must meet the data contract.
         Persons are planned `chunk_size` at a time (memory follows the chunk, the plans do
         not depend on it); `progress`, if given, is called with each chunk's number of persons.
+        With `engine` (`adapt.engines`) the chunks are planned on its workers, with the same
+        plans.
         """
         validate_tables(persons, episodes, catalogue=self.catalogue)
         self._check_history(episodes)
         check_seen_regions(self.model, persons)
-        return by_person_chunks(self._table, persons, episodes, chunk_size, progress)
+        return by_person_chunks(self._table, persons, episodes, chunk_size, progress, engine)
 
     def _table(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
         plans = self.search(persons, episodes)

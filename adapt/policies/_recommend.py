@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from adapt.contract import CHUNK_PERSONS, by_person_chunks
@@ -18,18 +20,17 @@ def recommend_for_decisions(
     interval: float | None = None,
     chunk_size: int = CHUNK_PERSONS,
     progress=None,
+    engine=None,
 ) -> pd.DataFrame:
     """person_id, episode_no, recommended and ``p_<intervention>`` for each decision point.
 
     With `interval` (a level such as 0.9), ``lo_<intervention>`` and ``hi_<intervention>``
     follow each ``p_<intervention>``. Persons go `chunk_size` at a time (the result does not
-    depend on it); `progress` is called with each chunk's number of persons.
+    depend on it); `progress` is called with each chunk's number of persons. With `engine`
+    (`adapt.engines`) the chunks run on its workers, with the same result.
     """
-
-    def recommend(persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
-        return _recommend(model, persons, episodes, min_uplift, interval)
-
-    return by_person_chunks(recommend, persons, episodes, chunk_size, progress)
+    recommend = partial(_recommend, model, min_uplift=min_uplift, interval=interval)
+    return by_person_chunks(recommend, persons, episodes, chunk_size, progress, engine)
 
 
 def _recommend(model, persons, episodes, min_uplift, interval) -> pd.DataFrame:

@@ -152,6 +152,7 @@ class Recommender:
         skip_invalid: bool = False,
         chunk_size: int = CHUNK_PERSONS,
         progress=None,
+        engine=None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """One row per person for the decision after their last recorded episode (persons
         with no episode yet included): the recommendation, the usual path, and for each
@@ -159,7 +160,8 @@ class Recommender:
 
         Persons the model cannot serve raise one error naming them, or with `skip_invalid`
         go to the second table (person_id, reason). Validate the tables first. Persons go
-        `chunk_size` at a time; `progress` is called with each chunk's number of persons.
+        `chunk_size` at a time; `progress` is called with each chunk's number of persons;
+        with `engine` (`adapt.engines`) the chunks run on its workers.
         """
         reasons = self._unservable(persons)
         if reasons and not skip_invalid:
@@ -172,7 +174,7 @@ class Recommender:
         keep = ~persons["person_id"].isin(list(reasons)).to_numpy()
         persons = persons[keep].reset_index(drop=True)
         episodes = episodes[episodes["person_id"].isin(persons["person_id"])]
-        table = by_person_chunks(self._next_table, persons, episodes, chunk_size, progress)
+        table = by_person_chunks(self._next_table, persons, episodes, chunk_size, progress, engine)
         return table, rejects
 
     def _next_table(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from adapt._files import swap_into_place
+from adapt.engines import LocalEngine
 from adapt.simulation._engine import simulate_slice
 from adapt.simulation._tables import to_arrow
 from adapt.simulation._world import World
@@ -73,7 +74,12 @@ def _write_chunk(world: World, seed: int, start: int, stop: int, folder: str, pa
     sim = simulate_slice(world, seed, np.arange(start, stop), record_truth=True)
     tables = to_arrow(world, sim)
     for name, table in tables.items():
-        pq.write_table(table, Path(folder) / name / f"part-{part:05d}.parquet")
+        # written under a temporary name and renamed: a task re-run after its worker died
+        # replaces a whole part, never finds half of one
+        final = Path(folder) / name / f"part-{part:05d}.parquet"
+        partial = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}")
+        pq.write_table(table, partial)
+        os.replace(partial, final)
     reasons = tables["persons"].column("exit_reason").to_numpy(zero_copy_only=False)
     ended = reasons != "ongoing"
     return {
@@ -93,11 +99,14 @@ def generate(
     workers: int = 1,
     overwrite: bool = False,
     progress: bool | None = None,
+    engine=None,
 ) -> GenerationSummary:
     """Write ``out/persons``, ``out/episodes`` and ``out/truth`` as Parquet datasets.
 
     Persons are simulated `chunk_size` at a time so memory does not grow with `n_persons`; the
-    data do not depend on `chunk_size` or `workers`. The folder appears only when complete.
+    data do not depend on `chunk_size`, `workers` or the engine. The chunks run on `engine`
+    (an `adapt.engines` engine: a Dask cluster's workers need `out`'s file system) or, by
+    default, on `workers` local processes. The folder appears only when complete.
     """
     _check_size(n_persons, seed)
     if not isinstance(chunk_size, int) or chunk_size < 1:
@@ -122,19 +131,16 @@ def generate(
             disable=progress is False if progress is not None else None,
             desc="simulating",
         )
-        results = []
-        if workers == 1:
-            for job in jobs:
-                results.append(_write_chunk(*job))
-                bar.update(job[3] - job[2])
+        sizes = [b - a for a, b in bounds]
+        if engine is None:
+            with LocalEngine(workers) as local:
+                results = local.map(_write_chunk, jobs, sizes, bar.update)
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for job, result in zip(
-                    jobs, pool.map(_write_chunk, *zip(*jobs, strict=True)), strict=True
-                ):
-                    results.append(result)
-                    bar.update(job[3] - job[2])
+            results = engine.map(_write_chunk, jobs, sizes, bar.update)
         bar.close()
+        for name in TABLES:  # what tasks lost with their worker left half-written
+            for partial in (staging / name).glob(".part-*"):
+                partial.unlink()
         totals = {k: sum(r[k] for r in results) for k in results[0]}
         summary = GenerationSummary(
             out=str(out),
