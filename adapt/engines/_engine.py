@@ -74,7 +74,12 @@ class DaskEngine:
     one at `scheduler`. The function is sent to every worker once; jobs run where Dask puts
     them, and a task lost with its worker runs again elsewhere."""
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        connect_seconds: float | None = None,
+    ):
         if (workers is None) == (scheduler is None):
             raise ValueError("the dask engine needs exactly one of workers and scheduler")
         try:
@@ -84,14 +89,15 @@ class DaskEngine:
                 "the dask engine needs Dask: pip install 'adapt[dask]' (dask and distributed)"
             ) from None
         self._cluster = None
+        connect_seconds = CONNECT_SECONDS if connect_seconds is None else connect_seconds
         if scheduler is not None:
             try:
-                self._client = Client(scheduler, timeout=CONNECT_SECONDS)
+                self._client = Client(scheduler, timeout=connect_seconds)
             except (OSError, TimeoutError, ValueError) as error:
                 reason = str(error).splitlines()[0] if str(error) else type(error).__name__
                 raise EngineError(
                     f"cannot reach the Dask scheduler at {scheduler} within "
-                    f"{CONNECT_SECONDS} s: {reason}"
+                    f"{connect_seconds:g} s: {reason}"
                 ) from None
         else:
             _check_workers(workers)
