@@ -848,10 +848,24 @@ def plan(
     "The cells (places, filled, value of one more place) go beside it as OUT_cells.",
 )
 @_chunk_option
+@_engine_options
 @_catalogue_option
 @_overwrite_option
 def allocate(
-    model_dir, data, places_file, k, rule, cap_gap, level, out, chunk_size, catalogue, overwrite
+    model_dir,
+    data,
+    places_file,
+    k,
+    rule,
+    cap_gap,
+    level,
+    out,
+    chunk_size,
+    engine,
+    workers,
+    scheduler,
+    catalogue,
+    overwrite,
 ):
     """Give scarce places to the persons in DATA waiting for their next intervention."""
     from adapt.allocation import PlacesError, read_places
@@ -871,8 +885,11 @@ def allocate(
     try:
         places = read_places(places_file, own)
         settings = {"k": k, "transitions": loaded.transitions, "level": level}
-        with _progress(len(persons), "estimating") as progress:
-            settings |= {"chunk_size": chunk_size, "progress": progress}
+        with (
+            _engine(engine, workers, scheduler) as running,
+            _progress(len(persons), "estimating") as progress,
+        ):
+            settings |= {"chunk_size": chunk_size, "progress": progress, "engine": running}
             if cap_gap is None:
                 result = allocate_places(
                     loaded.model, persons, episodes, places, rule=rule, **settings
@@ -949,10 +966,24 @@ def allocate(
     help="Folder to write demand.parquet (region, intervention, month) and report.html into.",
 )
 @_chunk_option
+@_engine_options
 @_catalogue_option
 @_overwrite_option
 def demand(
-    model_dir, data, months, k, rollouts, seed, level, out, chunk_size, catalogue, overwrite
+    model_dir,
+    data,
+    months,
+    k,
+    rollouts,
+    seed,
+    level,
+    out,
+    chunk_size,
+    engine,
+    workers,
+    scheduler,
+    catalogue,
+    overwrite,
 ):
     """Starts each region would need if the ongoing persons in DATA followed their plans,
     month by month, beside today's; "need more" and "superfluous" where the interval says so."""
@@ -967,7 +998,10 @@ def demand(
     level = loaded.model.interval_level if level is None else level
     ongoing = int((persons["exit_reason"] == "ongoing").sum())
     try:
-        with _progress(ongoing, "rolling out plans") as progress:
+        with (
+            _engine(engine, workers, scheduler) as running,
+            _progress(ongoing, "rolling out plans") as progress,
+        ):
             result = plan_demand(
                 loaded.model,
                 persons,
@@ -980,6 +1014,7 @@ def demand(
                 level=level,
                 chunk_size=chunk_size,
                 progress=progress,
+                engine=running,
             )
     except (ValueError, TypeError) as error:
         raise click.ClickException(str(error)) from None
@@ -1085,6 +1120,7 @@ def serve(model, host, port, demo, workers, catalogue):
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @_chunk_option
+@_engine_options
 @_catalogue_option
 def audit(
     data,
@@ -1096,6 +1132,9 @@ def audit(
     cap_gap,
     seed,
     chunk_size,
+    engine,
+    workers,
+    scheduler,
     catalogue,
 ):
     """Audit recommendations (or an allocation of places) across gender; exit 0 when the audit
@@ -1153,9 +1192,17 @@ def audit(
             from adapt.policies import recommend_for_decisions
 
             if cap_gap is None:
-                with _progress(len(persons), "recommending") as progress:
+                with (
+                    _engine(engine, workers, scheduler) as running,
+                    _progress(len(persons), "recommending") as progress,
+                ):
                     choices = recommend_for_decisions(
-                        model, persons, episodes, chunk_size=chunk_size, progress=progress
+                        model,
+                        persons,
+                        episodes,
+                        chunk_size=chunk_size,
+                        progress=progress,
+                        engine=running,
                     )
             else:
                 choices = capped_recommendations(model, persons, episodes, cap_gap)

@@ -162,3 +162,26 @@ def test_adapt_generate_on_dask_writes_what_local_writes(tmp_path):
         pd.read_parquet(tmp_path / "local" / "episodes"),
         pd.read_parquet(tmp_path / "dask" / "episodes"),
     )
+
+
+def test_allocation_estimates_and_demand_are_the_same_on_dask(
+    recommender, served_data, dask_engine
+):
+    from adapt.planning import allocate, demand
+
+    persons, episodes = served_data["persons"], served_data["episodes"]
+    catalogue = recommender.model.catalogue_
+    places = pd.DataFrame(
+        [(r, c, 20) for r in catalogue.region_codes for c in catalogue.offered(r)],
+        columns=["region", "intervention", "places"],
+    )
+    args = (recommender.model, persons, episodes, places)
+    here = allocate(*args, chunk_size=200)
+    there = allocate(*args, chunk_size=200, engine=dask_engine)
+    pd.testing.assert_frame_equal(here.persons, there.persons)
+    pd.testing.assert_frame_equal(here.cells, there.cells)
+    settings = {"months": 3, "k": 1, "chunk_size": 40}
+    model, transitions = recommender.model, recommender.transitions
+    local = demand(model, persons, episodes, transitions, **settings)
+    remote = demand(model, persons, episodes, transitions, **settings, engine=dask_engine)
+    pd.testing.assert_frame_equal(local.table, remote.table)

@@ -11,12 +11,14 @@ one more place per cell.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from adapt.allocation import WAITS, best_allocation, first_come, places_matrix
 from adapt.contract import CHUNK_PERSONS, person_chunks, validate_tables
+from adapt.engines import LocalEngine
 from adapt.features import next_decision_points_for
 from adapt.models import best_arms
 from adapt.planning._planner import Planner, check_seen_regions
@@ -68,6 +70,7 @@ def allocate(
     choose=None,
     chunk_size: int = CHUNK_PERSONS,
     progress=None,
+    engine=None,
 ) -> Allocation:
     """Give the places to the waiting persons.
 
@@ -91,6 +94,9 @@ def allocate(
         Instead of `rule`: ``choose(values, region, places, persons)`` gives the allocation
         as an `adapt.allocation.Solution` (`persons` in the rows' order, by person_id); e.g.
         the gender-gap capped allocation of `adapt.fairness.mitigation.capped_allocate`.
+    engine : adapt.engines engine, optional
+        Where the estimates of each chunk of persons are made (default: here); the
+        allocation itself is one exact solution per region, made here.
     """
     if rule not in ("best", "first_come"):
         raise ValueError(f"rule must be 'best' or 'first_come', got {rule!r}")
@@ -101,11 +107,11 @@ def allocate(
     check_seen_regions(model, persons)
     level = model.interval_level if level is None else level
     persons = persons.sort_values("person_id", kind="stable").reset_index(drop=True)
-    estimate = _estimates(model, persons, episodes, level, chunk_size, progress)
+    estimate = _estimates(model, persons, episodes, level, chunk_size, progress, engine)
     values = estimate["p"]
     if k is not None:
         planner = Planner(model, transitions, k=k)
-        values = planner.first_values(persons, episodes, chunk_size=chunk_size)
+        values = planner.first_values(persons, episodes, chunk_size=chunk_size, engine=engine)
     region = pd.Index(catalogue.region_codes).get_indexer(persons["region"])
     arms = pd.Index(catalogue.intervention_codes).get_indexer(model.interventions_)
     cells = places_matrix(places, catalogue)[:, arms]
@@ -137,18 +143,13 @@ def allocate(
     )
 
 
-def _estimates(model, persons, episodes, level, chunk_size, progress) -> dict:
+def _estimates(model, persons, episodes, level, chunk_size, progress, engine) -> dict:
     """The estimate, its interval and the half-samples' draws for every person and arm."""
-    parts = []
-    for chunk, their_episodes in person_chunks(persons, episodes, chunk_size):
-        encoded = model.encode(next_decision_points_for(model, chunk, their_episodes).features)
-        draws = model.draws(encoded) if model.n_bags >= 2 else None
-        lower, upper = (
-            model.probability_interval(draws, level) if draws is not None else (None, None)
-        )
-        parts.append((model.estimate(encoded), draws, lower, upper))
-        if progress is not None:
-            progress(len(chunk))
+    chunks = list(person_chunks(persons, episodes, chunk_size))
+    engine = engine or LocalEngine()
+    parts = engine.map(
+        partial(_chunk_estimates, model, level), chunks, [len(c) for c, _ in chunks], progress
+    )
     p = np.concatenate([part[0] for part in parts])
     if parts[0][1] is None:
         nan = np.full_like(p, np.nan)
@@ -159,6 +160,13 @@ def _estimates(model, persons, episodes, level, chunk_size, progress) -> dict:
         "lower": np.concatenate([part[2] for part in parts]),
         "upper": np.concatenate([part[3] for part in parts]),
     }
+
+
+def _chunk_estimates(model, level, persons, episodes):
+    encoded = model.encode(next_decision_points_for(model, persons, episodes).features)
+    draws = model.draws(encoded) if model.n_bags >= 2 else None
+    lower, upper = model.probability_interval(draws, level) if draws is not None else (None, None)
+    return model.estimate(encoded), draws, lower, upper
 
 
 def _arrival_order(persons, episodes) -> np.ndarray:

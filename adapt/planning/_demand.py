@@ -17,11 +17,13 @@ rollouts keep enrolled there that month.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from adapt.contract import CHUNK_PERSONS, EPISODE_COLUMNS, person_chunks, validate_tables
+from adapt.engines import LocalEngine
 from adapt.features import next_decision_points_for
 from adapt.planning._allocate import _interval
 from adapt.planning._planner import Planner, check_seen_regions
@@ -70,6 +72,7 @@ def demand(
     level: float | None = None,
     chunk_size: int = CHUNK_PERSONS,
     progress=None,
+    engine=None,
 ) -> Demand:
     """Expected starts per region, intervention and month under the plans.
 
@@ -93,6 +96,8 @@ def demand(
         `chunk_size`.
     level : float, optional
         Interval level (default: the model's ``interval_level``).
+    engine : adapt.engines engine, optional
+        Where each chunk of persons is rolled out (default: here); the same result.
     """
     catalogue = model.catalogue_
     for name, value, high in (("months", months, 60), ("rollouts", rollouts, 1000)):
@@ -115,19 +120,15 @@ def demand(
     ongoing = ongoing.sort_values("person_id", kind="stable").reset_index(drop=True)
     planner = Planner(model, transitions, k=k)
     rollout = _Rollout(model, planner, transitions, months, seed)
-    n_regions, n_arms = len(catalogue.region_codes), len(model.interventions_)
-    starts = np.zeros((rollouts, n_regions, n_arms, months))
-    enrolled = np.zeros((rollouts, n_regions, months))
-    done = 0
+    jobs, done = [], 0
     for chunk, their_episodes in person_chunks(ongoing, episodes, chunk_size):
-        position = np.arange(done, done + len(chunk))
-        for r in range(rollouts):
-            s, e = rollout.run(chunk, their_episodes, position, r)
-            starts[r] += s
-            enrolled[r] += e
+        jobs.append((chunk, their_episodes, np.arange(done, done + len(chunk))))
         done += len(chunk)
-        if progress is not None:
-            progress(len(chunk))
+    parts = (engine or LocalEngine()).map(
+        partial(_chunk_rollouts, rollout, rollouts), jobs, [len(j[0]) for j in jobs], progress
+    )
+    starts = sum(part[0] for part in parts)
+    enrolled = sum(part[1] for part in parts)
     today = _today_rates(model, persons, episodes)[:, :, None] * enrolled.mean(axis=0)[:, None]
     return Demand(
         table=_table(model, starts, today, level),
@@ -138,6 +139,13 @@ def demand(
         persons=len(ongoing),
         rollouts=rollouts,
     )
+
+
+def _chunk_rollouts(rollout, rollouts, persons, episodes, position):
+    """(rollouts, regions, arms, months) starts and (rollouts, regions, months) enrolled of
+    one chunk of persons."""
+    runs = [rollout.run(persons, episodes, position, r) for r in range(rollouts)]
+    return np.stack([s for s, _ in runs]), np.stack([e for _, e in runs])
 
 
 class _Rollout:

@@ -28,6 +28,7 @@ from adapt.contract import (
     person_chunks,
     validate_tables,
 )
+from adapt.engines import LocalEngine
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.models import Encoded
 from adapt.planning._next_rows import Carry, NextRows, Running, recorded_carry
@@ -198,6 +199,7 @@ class Planner:
         episodes: pd.DataFrame,
         chunk_size: int = CHUNK_PERSONS,
         progress=None,
+        engine=None,
     ) -> np.ndarray:
         """(persons, interventions of the model): the value under the objective of the best
         plan that starts with each intervention, NaN where none can (not offered, or done and
@@ -205,12 +207,14 @@ class Planner:
         validate_tables(persons, episodes, catalogue=self.catalogue)
         self._check_history(episodes)
         check_seen_regions(self.model, persons)
-        parts = []
-        for chunk, their_episodes in person_chunks(persons, episodes, chunk_size):
-            parts.append(self._first_values(_Histories(chunk, their_episodes, self.catalogue)))
-            if progress is not None:
-                progress(len(chunk))
+        chunks = list(person_chunks(persons, episodes, chunk_size))
+        parts = (engine or LocalEngine()).map(
+            self._chunk_first_values, chunks, [len(c) for c, _ in chunks], progress
+        )
         return np.concatenate(parts)
+
+    def _chunk_first_values(self, persons, episodes) -> np.ndarray:
+        return self._first_values(_Histories(persons, episodes, self.catalogue))
 
     def _first_values(self, history) -> np.ndarray:
         start = history.last_step
