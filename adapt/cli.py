@@ -521,10 +521,22 @@ def _selection_table(auto) -> str:
     help="Gender and violence exposure as features. Left out by default, so the recommender "
     "is gender-blind: the same situation gets the same suggestions (docs/fairness.md).",
 )
+@_engine_options
 @_catalogue_option
 @_overwrite_option
 def train(
-    data, learner, budget_seconds, out, seed, n_bags, include_sensitive, catalogue, overwrite
+    data,
+    learner,
+    budget_seconds,
+    out,
+    seed,
+    n_bags,
+    include_sensitive,
+    engine,
+    workers,
+    scheduler,
+    catalogue,
+    overwrite,
 ):
     """Fit a multi-treatment uplift model on every decision point in DATA.
 
@@ -550,7 +562,14 @@ def train(
         include_sensitive=include_sensitive,
         history=model.history,
     )
-    model.fit(points.features, points.treatment, points.outcome, groups=points.keys["person_id"])
+    with _engine(engine, workers, scheduler) as running:
+        model.fit(
+            points.features,
+            points.treatment,
+            points.outcome,
+            groups=points.keys["person_id"],
+            engine=running,
+        )
     described = {"data": str(data), "n_decision_points": len(points), "seed": seed}
     if catalogue is not None:
         described["catalogue"] = catalogue.source

@@ -185,3 +185,19 @@ def test_allocation_estimates_and_demand_are_the_same_on_dask(
     local = demand(model, persons, episodes, transitions, **settings)
     remote = demand(model, persons, episodes, transitions, **settings, engine=dask_engine)
     pd.testing.assert_frame_equal(local.table, remote.table)
+
+
+@pytest.mark.parametrize("learner", ["s", "t", "sequence"])
+def test_a_learner_fitted_on_dask_is_the_learner_fitted_here(served_data, dask_engine, learner):
+    from adapt.features import decision_points
+    from adapt.models import make_learner
+
+    made = make_learner(learner, n_estimators=20, n_bags=3, random_state=1)
+    points = decision_points(served_data["persons"], served_data["episodes"], history=made.history)
+    args = (points.features, points.treatment, points.outcome, points.keys["person_id"])
+    here = make_learner(learner, n_estimators=20, n_bags=3, random_state=1).fit(*args)
+    there = made.fit(*args, engine=dask_engine)
+    pd.testing.assert_frame_equal(here.predict(points.features), there.predict(points.features))
+    low_here, _ = here.predict_interval(points.features)
+    low_there, _ = there.predict_interval(points.features)
+    pd.testing.assert_frame_equal(low_here, low_there)

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from adapt.catalogue import Catalogue, load_catalogue
+from adapt.engines import LocalEngine
 from adapt.models._arms import CrossFittedOutcome, pair_columns
 from adapt.models._calibration import bias_sd
 from adapt.models._cross_fit import groups_of, half_samples
@@ -136,10 +137,13 @@ class MultiTreatmentLearner(BaseEstimator):
         self.catalogue = catalogue
 
     # -- public API -------------------------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, treatment, y, groups=None):
+    def fit(self, X: pd.DataFrame, treatment, y, groups=None, engine=None):
         """Fit on decision points: features `X`, chosen `treatment` codes, outcome `y` (0/1).
 
-        `groups` (person ids) keeps a person's rows together in folds and half-samples.
+        `groups` (person ids) keeps a person's rows together in folds and half-samples. With
+        `engine` (`adapt.engines`) the half-sample models (and the full-data one) are fitted as
+        tasks on its workers, one model per task: the same models as here. The propensity
+        model and the bias check stay here (one model each, small).
         """
         X, t, y = self._check_fit_input(X, treatment, y, groups)
         available = self._available(X)
@@ -152,19 +156,19 @@ class MultiTreatmentLearner(BaseEstimator):
         halves = (
             [] if self.n_bags == 1 else half_samples(len(X), groups, self.n_bags, self.random_state)
         )
-        self.bag_estimators_ = [
-            self._fit_one(
-                X.iloc[rows], t[rows], y[rows], available[rows], groups_of(groups, rows), seed=b
-            )
-            for b, rows in enumerate(halves)
-        ]
         self.point_estimate_ = self.point_estimate
         if self.point_estimate == "auto":
             self.point_estimate_ = "full" if len(X) >= FULL_ESTIMATE_MIN_ROWS else "bags"
-        if self.point_estimate_ == "full" or not halves:
-            self.estimators_ = [self._fit_one(X, t, y, available, groups, seed=FULL_DATA_SEED)]
-        else:
-            self.estimators_ = self.bag_estimators_
+        jobs = [
+            (X.iloc[rows], t[rows], y[rows], available[rows], groups_of(groups, rows), b)
+            for b, rows in enumerate(halves)
+        ]
+        full = self.point_estimate_ == "full" or not halves
+        if full:
+            jobs.append((X, t, y, available, groups, FULL_DATA_SEED))
+        fitted = (engine or LocalEngine()).map(self._fit_one, jobs)
+        self.bag_estimators_ = fitted[: len(halves)]
+        self.estimators_ = fitted[len(halves) :] if full else self.bag_estimators_
         self.bias_sd_ = self._out_of_bag_bias_sd(X, t, y, groups, halves)
         return self
 

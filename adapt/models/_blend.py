@@ -37,9 +37,9 @@ class BlendLearner(SequenceLearner):
     learner.
     """
 
-    def fit(self, X, treatment, y, groups=None):
+    def fit(self, X, treatment, y, groups=None, engine=None):
         self.s_columns_ = [c for c in X.columns if c not in ordered_columns()]
-        super().fit(X, treatment, y, groups)
+        super().fit(X, treatment, y, groups, engine)
         if self.point_estimate_ == "full" and len(self.bag_estimators_) > 1:
             s_models = [m for parts in self.bag_estimators_ for m in parts.s_models]
             self.estimators_ = [BlendParts(s_models, self.estimators_[0].sequence)]

@@ -45,7 +45,7 @@ class SequenceLearner(MultiTreatmentLearner):
     history: ClassVar[str] = "ordered"
     nuisance_models = ()
 
-    def fit(self, X: pd.DataFrame, treatment, y, groups=None):
+    def fit(self, X: pd.DataFrame, treatment, y, groups=None, engine=None):
         missing = [c for c in ["previous_intervention", *ordered_columns()] if c not in X]
         if isinstance(X, pd.DataFrame) and missing:
             raise ValueError(
@@ -54,7 +54,7 @@ class SequenceLearner(MultiTreatmentLearner):
             )
         catalogue = self.catalogue or load_catalogue()
         self.family_of_ = {c: i.family for c, i in catalogue.interventions.items()}
-        return super().fit(X, treatment, y, groups)
+        return super().fit(X, treatment, y, groups, engine)
 
     def _fit_one(self, X, t, y, available, groups, seed):
         model = _lightgbm.classifier(

@@ -124,9 +124,10 @@ class AutoLearner(BaseEstimator):
         self.n_jobs = n_jobs
         self.catalogue = catalogue
 
-    def fit(self, X: pd.DataFrame, treatment, y, groups=None):
+    def fit(self, X: pd.DataFrame, treatment, y, groups=None, engine=None):
         """Score the candidates on decision points with the ordered history
-        (``decision_points(..., history="ordered")``), choose, and fit the choice on all rows."""
+        (``decision_points(..., history="ordered")``), choose, and fit the choice on all rows
+        (its models on `engine`'s workers when given; the scoring stays here)."""
         candidates = self._check_candidates()
         self._check_input(X, treatment, y, groups)
         t = np.asarray(treatment, dtype=object)
@@ -194,7 +195,9 @@ class AutoLearner(BaseEstimator):
         chosen = next(c for c in candidates if c.name == best)
         self.best_candidate_ = best
         common = self._common() if self.n_bags is None else self._common(n_bags=self.n_bags)
-        self.best_estimator_ = chosen.make(**common).fit(chosen.columns(X), t, y, groups=groups)
+        self.best_estimator_ = chosen.make(**common).fit(
+            chosen.columns(X), t, y, groups=groups, engine=engine
+        )
         self.best_estimator_.recommends_usual_path_ = self.fallback_
         self.cv_results_ = table.reset_index()
         return self
