@@ -39,13 +39,13 @@ test: $(VENV)/.installed $(VENV)/.browser
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check adapt tests benchmarks experiments
-	$(BIN)/ruff format --check adapt tests benchmarks experiments
+	$(BIN)/ruff check adapt tests benchmarks experiments hydra_plugins
+	$(BIN)/ruff format --check adapt tests benchmarks experiments hydra_plugins
 	$(BIN)/lint-imports
 
 format: $(VENV)/.installed
-	$(BIN)/ruff check --fix adapt tests benchmarks experiments
-	$(BIN)/ruff format adapt tests benchmarks experiments
+	$(BIN)/ruff check --fix adapt tests benchmarks experiments hydra_plugins
+	$(BIN)/ruff format adapt tests benchmarks experiments hydra_plugins
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_generate.py

@@ -699,3 +699,31 @@ def test_model_auto_records_every_candidate_and_runs_on_with_its_choice(
     for metric in ("regret_closure", "plan_gain_closure_k2", "mean_qini"):
         assert metric in run.data.metrics, sorted(run.data.metrics)
     assert run.data.tags["adapt.audit_verdict"] in ("passed", "failed", "cannot_judge")
+
+
+def test_a_sweep_fans_out_over_a_dask_cluster(tmp_path):
+    """``hydra/launcher=dask``: the sweep's jobs run as tasks on a LocalCluster of 2 workers,
+    and their runs nest under the sweep's parent run as with joblib."""
+    args = (
+        "-m",
+        "hydra/launcher=dask",
+        "hydra.launcher.n_jobs=2",
+        "data=small",
+        "model=s",
+        "seed=0,1",
+        "explain=off",
+        "planning=off",
+        "allocation=off",
+        "fairness=off",
+        "evaluation.plots=false",
+        *SMALL_MODEL,
+    )
+    done = run_experiment(tmp_path, *args)
+    assert "Dask launcher: 2 jobs on DaskEngine(a LocalCluster, workers=2)" in (
+        done.stdout + done.stderr
+    )
+    client = client_for(tmp_path)
+    (parent,) = runs_of(client, **{"adapt.role": "sweep"})
+    children = runs_of(client, **{"mlflow.parentRunId": parent.info.run_id})
+    assert len(children) == 2 and {c.info.status for c in children} == {"FINISHED"}
+    assert sorted(c.data.params["seed"] for c in children) == ["0", "1"]
