@@ -8,7 +8,9 @@ from click.testing import CliRunner
 
 from adapt.catalogue import load_catalogue
 from adapt.cli import main
+from adapt.features import next_decision_points_for
 from adapt.planning import Planner, demand
+from adapt.planning._rollout import Rollouts
 
 CATALOGUE = load_catalogue()
 DAYS_PER_MONTH = 30.44
@@ -48,11 +50,15 @@ def test_every_offered_cell_and_month_has_a_row_with_its_interval(planned, serve
     assert planned.rollouts == 3  # the served model's half-samples
 
 
-def test_marks_say_where_the_interval_excludes_todays_volume(planned):
+def test_marks_say_where_the_plans_surely_need_more_or_fewer_than_today(planned):
     for table in (planned.table, planned.totals):
-        more = table["lower"] > table["today_starts"]
-        fewer = table["upper"] < table["today_starts"]
-        assert (table["mark"] == np.select([more, fewer], ["need more", "superfluous"], "")).all()
+        more, fewer = table["mark"] == "need more", table["mark"] == "superfluous"
+        assert (table.loc[more, "expected_starts"] > table.loc[more, "today_starts"]).all()
+        assert (table.loc[fewer, "expected_starts"] < table.loc[fewer, "today_starts"]).all()
+        assert set(table["mark"]) <= {"need more", "superfluous", ""}
+        known = table.dropna(subset=["today_lower"])
+        assert (known["today_lower"] <= known["today_starts"] + 1e-9).all()
+        assert (known["today_starts"] <= known["today_upper"] + 1e-9).all()
     assert set(planned.totals["mark"]) - {""}, "no cell marked at all on the served world"
 
 
@@ -66,44 +72,69 @@ def test_totals_are_the_months_summed(planned):
     )
 
 
-def test_the_first_month_starts_each_persons_best_intervention(recommender, served_data):
-    """k = 1, one month: every ongoing person below the top starts exactly one episode in
-    month 1: the first of the plan `Planner` gives them."""
-    model = recommender.model
-    persons, episodes = served_data["persons"], served_data["episodes"]
-    result = demand(model, persons, episodes, recommender.transitions, months=1, k=1)
-    ongoing = _ongoing(served_data)
+def _first_round(recommender, served_data, policy, rollouts):
+    """Each ongoing person's first rollout episode: starts per (region, intervention),
+    summed over `rollouts` rollouts, and the persons below the top step."""
+    model, transitions = recommender.model, recommender.transitions
+    episodes = served_data["episodes"]
+    ongoing = _ongoing(served_data).reset_index(drop=True)
     theirs = episodes[episodes["person_id"].isin(ongoing["person_id"])]
-    best = Planner(model, recommender.transitions, k=1).search(ongoing, theirs).interventions[:, 0]
+    planner = Planner(model, transitions, k=1, search="exact")
+    rollout = Rollouts(model, planner, transitions, episodes, months=12, seed=0)
+    position = np.arange(len(ongoing))
+    runs = [
+        rollout.run(ongoing, theirs, position, r, policy, max_rounds=1)[0] for r in range(rollouts)
+    ]
     last_step = (
         theirs.sort_values("episode_no").groupby("person_id")["step_after"].last()
     ).reindex(ongoing["person_id"], fill_value=0)
-    below_top = (last_step < CATALOGUE.max_step).to_numpy()
-    expected = (
-        pd.DataFrame({"region": ongoing["region"].to_numpy(), "intervention": best})[below_top]
-        .value_counts()
-        .rename("n")
+    return sum(runs).sum(axis=-1), ongoing, theirs, (last_step < CATALOGUE.max_step).to_numpy()
+
+
+def test_the_first_episode_is_the_first_of_each_persons_plan(recommender, served_data):
+    starts, ongoing, theirs, below_top = _first_round(recommender, served_data, "plan", 1)
+    model = recommender.model
+    planner = Planner(model, recommender.transitions, k=1, search="exact")
+    best = planner.search(ongoing, theirs).interventions[:, 0]
+    expected = np.zeros_like(starts)
+    region = pd.Index(CATALOGUE.region_codes).get_indexer(ongoing["region"])
+    arm = pd.Index(model.interventions_).get_indexer(best)
+    np.add.at(expected, (region[below_top], arm[below_top]), 1.0)
+    np.testing.assert_array_equal(starts, expected)
+
+
+def test_todays_first_episode_follows_the_caseworkers_behaviour(recommender, served_data):
+    """Over many rollouts today's first interventions match the behaviour model's
+    probabilities summed over the persons (non-repeatable ones done before left out)."""
+    rollouts = 40
+    starts, ongoing, theirs, below_top = _first_round(
+        recommender, served_data, "behaviour", rollouts
     )
-    table = result.table.set_index(["region", "intervention"])["expected_starts"]
-    assert table.sum() == pytest.approx(below_top.sum())
-    for cell, n in expected.items():
-        assert table.loc[cell] == pytest.approx(n)
-    assert result.enrolled["persons"].sum() == pytest.approx(below_top.sum())
+    model = recommender.model
+    points = next_decision_points_for(model, ongoing, theirs)
+    chance = np.nan_to_num(model.behaviour(model.encode(points.features)))[below_top]
+    codes = list(model.interventions_)
+    for i, pid in enumerate(ongoing["person_id"][below_top]):
+        for code in theirs.loc[theirs["person_id"] == pid, "intervention"]:
+            if not CATALOGUE.interventions[code].repeatable:
+                chance[i, codes.index(code)] = 0.0
+    chance /= chance.sum(axis=1, keepdims=True)
+    observed = starts.sum(axis=0) / rollouts
+    assert observed.sum() == pytest.approx(below_top.sum())
+    spread = np.sqrt((chance * (1 - chance)).sum(axis=0) / rollouts)
+    assert (np.abs(observed - chance.sum(axis=0)) <= 4 * spread + 1e-9).all()
 
 
-def test_todays_starts_are_the_recorded_rate_per_enrolled_month(recommender, served_data):
-    persons, episodes = served_data["persons"], served_data["episodes"]
-    result = demand(recommender.model, persons, episodes, recommender.transitions, months=1, k=1)
-    last_end = episodes.groupby("person_id")["end_day"].max()
-    until = persons["exit_day"].astype(float).fillna(persons["person_id"].map(last_end))
-    months = (until.fillna(0) / DAYS_PER_MONTH).groupby(persons["region"]).sum()
-    region_of = persons.set_index("person_id")["region"]
-    counts = episodes.groupby([episodes["person_id"].map(region_of), "intervention"]).size()
-    enrolled = result.enrolled.set_index("region")["persons"]
-    for row in result.table.itertuples():
-        recorded = counts.get((row.region, row.intervention), 0)
-        rate = recorded / months[row.region]
-        assert row.today_starts == pytest.approx(rate * enrolled[row.region])
+def test_episode_lengths_are_drawn_from_the_records(recommender, served_data):
+    """The rollouts' episodes last as long as recorded ones (their spread, not a median)."""
+    model, transitions = recommender.model, recommender.transitions
+    episodes = served_data["episodes"]
+    rollout = Rollouts(model, Planner(model, transitions, k=1), transitions, episodes, 12, 0)
+    for a, code in enumerate(model.interventions_):
+        recorded = episodes.loc[episodes["intervention"] == code]
+        if len(recorded):
+            lengths = np.sort((recorded["end_day"] - recorded["start_day"]).to_numpy(float))
+            np.testing.assert_array_equal(rollout.lengths[a], lengths)
 
 
 def test_the_same_seed_gives_the_same_demand_whatever_the_chunks(recommender, served_data):

@@ -1,17 +1,16 @@
 """Demand: how many starts of each intervention each region would need if everyone followed
-their plan, month by month, beside the volumes today's practice gives the same persons.
+their plan, month by month, beside the starts today's practice would give the same persons.
 
 Who is planned: the persons still under way (``exit_reason == "ongoing"``), from the decision
-after their last episode. Each rollout follows them closed-loop: the planner's first
-intervention is taken, the episode's outcome is drawn (progress with the learner's probability,
-from the rollout's half-sample model; without progress a step back at the estimated rate), the
-episode joins the history and the plan is made again, until the person reaches the top step or
-the months are over. Month 1 of a person is the month their first planned episode starts (days
-since their entry; the records have no calendar). The rollouts' spread gives the intervals.
-
-Today's volume of a cell is the rate of recorded starts per enrolled person-month in the
-region (every person of the records, from entry to exit or last episode) times the persons the
-rollouts keep enrolled there that month.
+after their last episode. Each rollout (`adapt.planning._rollout`) follows them closed-loop in
+the learner's world: the planner's first intervention is taken, the episode's outcome drawn,
+the episode joins the history and the plan is made again, until the person reaches the top
+step or the months are over. Today's practice is the same rollout with the caseworkers' choice
+drawn from the learner's behaviour model (what the records show they choose in each
+situation), on the same random numbers. Month 1 of a person is the month their first planned
+episode starts (days since their entry; the records have no calendar). The rollouts' spread
+gives the intervals; a cell is marked where the interval of the paired difference (plans minus
+today) excludes 0.
 """
 
 from __future__ import annotations
@@ -22,13 +21,12 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from adapt.contract import CHUNK_PERSONS, EPISODE_COLUMNS, person_chunks, validate_tables
+from adapt.contract import CHUNK_PERSONS, person_chunks, validate_tables
 from adapt.engines import LocalEngine
-from adapt.features import next_decision_points_for
 from adapt.planning._allocate import _interval
 from adapt.planning._planner import Planner, check_seen_regions
+from adapt.planning._rollout import POLICIES, Rollouts
 
-DAYS_PER_MONTH = 30.44
 MARKS = ("need more", "superfluous", "")
 
 
@@ -40,9 +38,10 @@ class Demand:
     ----------
     table : DataFrame
         One row per offered (region, intervention) and month 1..months: ``expected_starts``
-        with ``lower``/``upper`` (over the rollouts), ``today_starts`` (today's practice for the
-        same persons) and ``mark``: ``"need more"`` where the interval lies above today's
-        volume, ``"superfluous"`` where below, else empty.
+        with ``lower``/``upper`` (over the rollouts), ``today_starts`` with
+        ``today_lower``/``today_upper`` (today's practice for the same persons) and ``mark``:
+        ``"need more"`` where the plans need surely more starts than today (the interval of
+        the difference above 0), ``"superfluous"`` where surely fewer, else empty.
     totals : DataFrame
         The same over all the months, one row per offered (region, intervention).
     enrolled : DataFrame
@@ -70,6 +69,7 @@ def demand(
     rollouts: int | None = None,
     seed: int = 0,
     level: float | None = None,
+    search: str = "screened",
     chunk_size: int = CHUNK_PERSONS,
     progress=None,
     engine=None,
@@ -96,6 +96,10 @@ def demand(
         `chunk_size`.
     level : float, optional
         Interval level (default: the model's ``interval_level``).
+    search : str
+        The planner's search (see `Planner`): ``screened`` by default, since every rollout
+        re-plans every round and the exact search is several times slower; the volumes are
+        sums over many persons.
     engine : adapt.engines engine, optional
         Where each chunk of persons is rolled out (default: here); the same result.
     """
@@ -118,8 +122,8 @@ def demand(
         )
     check_seen_regions(model, ongoing)
     ongoing = ongoing.sort_values("person_id", kind="stable").reset_index(drop=True)
-    planner = Planner(model, transitions, k=k)
-    rollout = _Rollout(model, planner, transitions, months, seed)
+    planner = Planner(model, transitions, k=k, search=search)
+    rollout = Rollouts(model, planner, transitions, episodes, months, seed)
     jobs, done = [], 0
     for chunk, their_episodes in person_chunks(ongoing, episodes, chunk_size):
         jobs.append((chunk, their_episodes, np.arange(done, done + len(chunk))))
@@ -127,14 +131,15 @@ def demand(
     parts = (engine or LocalEngine()).map(
         partial(_chunk_rollouts, rollout, rollouts), jobs, [len(j[0]) for j in jobs], progress
     )
-    starts = sum(part[0] for part in parts)
-    enrolled = sum(part[1] for part in parts)
-    today = _today_rates(model, persons, episodes)[:, :, None] * enrolled.mean(axis=0)[:, None]
+    starts = sum(part["plan"][0] for part in parts)
+    today = sum(part["behaviour"][0] for part in parts)
+    enrolled = sum(part["plan"][1] for part in parts)
+    over_months = {"axis": -1, "keepdims": True}
     return Demand(
         table=_table(model, starts, today, level),
-        totals=_table(
-            model, starts.sum(axis=-1, keepdims=True), today.sum(axis=-1, keepdims=True), level
-        ).drop(columns="month"),
+        totals=_table(model, starts.sum(**over_months), today.sum(**over_months), level).drop(
+            columns="month"
+        ),
         enrolled=_enrolled_table(catalogue, enrolled.mean(axis=0)),
         persons=len(ongoing),
         rollouts=rollouts,
@@ -142,165 +147,47 @@ def demand(
 
 
 def _chunk_rollouts(rollout, rollouts, persons, episodes, position):
-    """(rollouts, regions, arms, months) starts and (rollouts, regions, months) enrolled of
-    one chunk of persons."""
-    runs = [rollout.run(persons, episodes, position, r) for r in range(rollouts)]
-    return np.stack([s for s, _ in runs]), np.stack([e for _, e in runs])
-
-
-class _Rollout:
-    """Closed-loop rollouts of one chunk of persons under the planner."""
-
-    def __init__(self, model, planner: Planner, transitions, months: int, seed: int):
-        self.model, self.planner, self.months, self.seed = model, planner, months, seed
-        catalogue = model.catalogue_
-        codes = list(model.interventions_)
-        self.codes = np.asarray(codes, dtype=object)
-        self.days = np.array([transitions.days[c] for c in codes])
-        self.hours = np.array([transitions.hours[c] for c in codes])
-        self.gap = float(transitions.gap_days)
-        self.back = np.asarray(transitions.back_rate, dtype=float)
-        self.reached = np.cumsum(transitions.progress_matrix(codes), axis=2)
-        self.top = catalogue.max_step
-        self.repeatable = np.array([catalogue.interventions[c].repeatable for c in codes])
-        self.offered = catalogue.availability_matrix()[
-            :, pd.Index(catalogue.intervention_codes).get_indexer(codes)
-        ]
-        self.region_codes = pd.Index(catalogue.region_codes)
-
-    def run(self, persons, episodes, position, r):
-        """(regions, arms, months) starts and (regions, months) enrolled persons of rollout r."""
-        n = len(persons)
-        region = self.region_codes.get_indexer(persons["region"])
-        history = episodes[list(EPISODE_COLUMNS)]
-        ids = pd.Index(persons["person_id"])
-        row = ids.get_indexer(history["person_id"])
-        step = np.zeros(n, np.int64)
-        day = np.zeros(n, float)
-        number = np.zeros(n, np.int64)
-        ordered = np.lexsort((history["episode_no"].to_numpy(), row))
-        last = np.r_[row[ordered][1:] != row[ordered][:-1], True][: len(ordered)]
-        at = ordered[last]
-        step[row[at]] = history["step_after"].to_numpy()[at]
-        day[row[at]] = history["end_day"].to_numpy()[at] + self.gap
-        number[row[at]] = history["episode_no"].to_numpy()[at]
-        done = np.zeros((n, len(self.codes)), bool)
-        arm_of = pd.Index(self.codes).get_indexer(history["intervention"])
-        done[row[arm_of >= 0], arm_of[arm_of >= 0]] = True
-        first_day = day.copy()
-        leave_day = np.where(step >= self.top, first_day, np.inf)  # at the top: not enrolled
-        starts = np.zeros((len(self.region_codes), len(self.codes), self.months))
-        new_rows = []
-        for round_no in range(1000):
-            month = np.floor((day - first_day) / DAYS_PER_MONTH).astype(np.int64)
-            allowed = self.offered[region] & ~(~self.repeatable & done)
-            active = np.flatnonzero((step < self.top) & (month < self.months) & allowed.any(1))
-            if len(active) == 0:
-                break
-            so_far = pd.concat([history, *new_rows], ignore_index=True)
-            arm, p = self._choose(persons.iloc[active], so_far, ids[active], step[active], r)
-            # (persons, 2) row-major: a person's draws do not depend on how many come after
-            uniform = np.random.default_rng([self.seed, r, round_no]).random((position[-1] + 1, 2))
-            up_draw, step_draw = uniform[position[active]].T
-            old = step[active]
-            up = up_draw < p
-            up_to = (step_draw[:, None] > self.reached[arm, old]).sum(axis=1)
-            back = ~up & (step_draw < np.where(old > 0, self.back[old], 0.0))
-            new = np.where(up, np.maximum(up_to, old + 1), np.where(back, old - 1, old))
-            new = np.minimum(new, self.top)
-            start = np.round(day[active]).astype(np.int64)
-            end = start + np.round(self.days[arm]).astype(np.int64)
-            np.add.at(starts, (region[active], arm, month[active]), 1.0)
-            number[active] += 1
-            new_rows.append(
-                pd.DataFrame(
-                    {
-                        "person_id": ids[active],
-                        "episode_no": number[active],
-                        "intervention": self.codes[arm],
-                        "start_day": start,
-                        "end_day": end,
-                        "hours": self.hours[arm],
-                        "step_before": old,
-                        "step_after": new,
-                    }
-                )
-            )
-            done[active, arm] = True
-            step[active] = new
-            day[active] = end + self.gap
-            leave_day[active[new >= self.top]] = end[new >= self.top]
-        month_start = first_day[:, None] + DAYS_PER_MONTH * np.arange(self.months)[None, :]
-        still = (month_start < leave_day[:, None]).astype(float)
-        enrolled = np.zeros((len(self.region_codes), self.months))
-        np.add.at(enrolled, region, still)
-        return starts, enrolled
-
-    def _choose(self, persons, history, ids, step, r):
-        """The plan's first intervention of each active person and its progress probability
-        under rollout r's half-sample."""
-        history = history[history["person_id"].isin(ids)]
-        plans = self.planner.search(persons, history, current_step=step)
-        arm = pd.Index(self.codes).get_indexer(plans.interventions[:, 0])
-        p = plans.p_progress[:, 0]
-        if self.model.n_bags >= 2:
-            points = next_decision_points_for(self.model, persons, history, current_step=step)
-            draws = self.model.draws(self.model.encode(points.features))
-            p = draws[r % len(draws), np.arange(len(arm)), arm]
-        return arm, p
-
-
-def _today_rates(model, persons, episodes) -> np.ndarray:
-    """(regions, interventions of the catalogue): recorded starts per enrolled person-month."""
-    catalogue = model.catalogue_
-    regions = pd.Index(catalogue.region_codes)
-    last_end = episodes.groupby("person_id")["end_day"].max()
-    until = (
-        persons["exit_day"]
-        .astype("Float64")
-        .fillna(persons["person_id"].map(last_end).astype("Float64"))
-    )
-    exposure = np.bincount(
-        regions.get_indexer(persons["region"]),
-        weights=until.fillna(0).to_numpy(float) / DAYS_PER_MONTH,
-        minlength=len(regions),
-    )
-    region_of = persons.set_index("person_id")["region"]
-    r = regions.get_indexer(episodes["person_id"].map(region_of))
-    a = pd.Index(catalogue.intervention_codes).get_indexer(episodes["intervention"])
-    counts = np.zeros((len(regions), len(catalogue.intervention_codes)))
-    np.add.at(counts, (r, a), 1.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(exposure[:, None] > 0, counts / exposure[:, None], 0.0)
+    """Per policy, (rollouts, regions, arms, months) starts and (rollouts, regions, months)
+    enrolled persons of one chunk of persons."""
+    out = {}
+    for policy in POLICIES:
+        runs = [rollout.run(persons, episodes, position, r, policy) for r in range(rollouts)]
+        out[policy] = (np.stack([s for s, _ in runs]), np.stack([e for _, e in runs]))
+    return out
 
 
 def _table(model, starts, today, level) -> pd.DataFrame:
+    """One row per offered cell (and month): the plans' and today's starts with their
+    intervals over the rollouts, and the mark from the interval of their paired difference."""
     # a learner's arms are its catalogue's interventions, in the catalogue's order
     catalogue = model.catalogue_
-    mean = starts.mean(axis=0)
     rows = []
     for r, a in zip(*np.nonzero(catalogue.availability_matrix()), strict=True):
         for m in range(starts.shape[-1]):
-            centre = float(mean[r, a, m])
-            lo, hi = _interval(centre, list(starts[:, r, a, m]), level)
+            planned, practice = starts[:, r, a, m], today[:, r, a, m]
+            lo, hi = _bounds(planned, level)
+            today_lo, today_hi = _bounds(practice, level)
+            more, fewer = _bounds(planned - practice, level, clip=False)
             rows.append(
                 {
                     "region": catalogue.region_codes[r],
                     "intervention": catalogue.intervention_codes[a],
                     "month": m + 1,
-                    "expected_starts": centre,
-                    "lower": max(lo, 0.0) if np.isfinite(lo) else lo,
+                    "expected_starts": float(planned.mean()),
+                    "lower": lo,
                     "upper": hi,
-                    "today_starts": float(today[r, a, m]),
+                    "today_starts": float(practice.mean()),
+                    "today_lower": today_lo,
+                    "today_upper": today_hi,
+                    "mark": "need more" if more > 0 else "superfluous" if fewer < 0 else "",
                 }
             )
-    table = pd.DataFrame(rows)
-    table["mark"] = np.select(
-        [table["lower"] > table["today_starts"], table["upper"] < table["today_starts"]],
-        ["need more", "superfluous"],
-        "",
-    )
-    return table
+    return pd.DataFrame(rows)
+
+
+def _bounds(values: np.ndarray, level: float, clip: bool = True) -> tuple[float, float]:
+    low, high = _interval(float(values.mean()), list(values), level)
+    return (max(low, 0.0) if clip and np.isfinite(low) else low), high
 
 
 def _enrolled_table(catalogue, enrolled) -> pd.DataFrame:
