@@ -21,8 +21,10 @@ is from what today's practice would really give these persons.
 Per world: total planned and true starts; per cell the mean absolute and relative error, the
 correlation across cells, the coverage of `demand`'s interval (it spreads only over the
 outcome draws and half-sample models, not over the simulator's durations and gaps); and the
-marks ("need more" / "superfluous") against the truth's own marks (the truth's mean +/- 2
-standard errors over the draws above / below today's volume).
+marks ("need more" / "superfluous") against the truth's own marks (the plans' true starts minus
+the caseworkers' true starts, +/- 2 standard errors over the draws, above / below 0); and
+`today_starts` (demand's rollout of the caseworkers' behaviour model) against the
+caseworkers' true starts.
 
 Results: benchmarks/results/demand.md (tables), demand.png and demand.jsonl (one row per cell).
 """
@@ -86,7 +88,7 @@ def one_world(name: str, args) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
         flush=True,
     )
 
-    planner = Planner(model, transitions, k=K)
+    planner = Planner(model, transitions, k=K, search="screened")  # as demand plans
 
     def policy(batch) -> np.ndarray:
         return planner.search(batch.persons, batch.history, batch.step, k=K).interventions[:, 0]
@@ -117,6 +119,7 @@ def one_world(name: str, args) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     cells["true_starts"] = true["mean"].to_numpy()
     cells["true_se"] = true["se"].to_numpy()
     cells["behaviour_starts"] = usual["mean"].to_numpy()
+    cells["behaviour_se"] = usual["se"].to_numpy()
     cells.insert(0, "world", name)
     months = (
         pd.DataFrame({"planned": planned.table.groupby("month")["expected_starts"].sum()})
@@ -215,10 +218,16 @@ def summarise(cells: pd.DataFrame) -> pd.DataFrame:
                 "pearson": stats.pearsonr(part["expected_starts"], part["true_starts"])[0],
                 "spearman": stats.spearmanr(part["expected_starts"], part["true_starts"])[0],
                 "coverage": covered.mean(),
+                "today_rel_error": (part["today_starts"] - part["behaviour_starts"]).abs().sum()
+                / part["behaviour_starts"].sum(),
+                "today_coverage": (
+                    (part["today_lower"] <= part["behaviour_starts"])
+                    & (part["behaviour_starts"] <= part["today_upper"])
+                ).mean(),
                 "need_more": int(need.sum()),
-                "need_more_right": (part["true_starts"] > part["today_starts"])[need].mean(),
+                "need_more_right": (part["true_starts"] > part["behaviour_starts"])[need].mean(),
                 "superfluous": int(superfluous.sum()),
-                "superfluous_right": (part["true_starts"] < part["today_starts"])[
+                "superfluous_right": (part["true_starts"] < part["behaviour_starts"])[
                     superfluous
                 ].mean(),
                 "truth_marked": int(marked.sum()),
@@ -230,12 +239,12 @@ def summarise(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def _truth_marks(part: pd.DataFrame) -> np.ndarray:
-    """The marks the truth gives: its mean +/- 2 standard errors over the draws wholly above
-    ("need more") or below ("superfluous") today's volume."""
-    low = part["true_starts"] - 2 * part["true_se"]
-    high = part["true_starts"] + 2 * part["true_se"]
+    """The marks the truth gives: the plans' true starts minus the caseworkers' true starts,
+    +/- 2 standard errors over the draws, wholly above ("need more") or below 0."""
+    difference = part["true_starts"] - part["behaviour_starts"]
+    se = np.sqrt(part["true_se"] ** 2 + part["behaviour_se"] ** 2)
     return np.select(
-        [low > part["today_starts"], high < part["today_starts"]], ["need more", "superfluous"], ""
+        [difference - 2 * se > 0, difference + 2 * se < 0], ["need more", "superfluous"], ""
     )
 
 
@@ -322,12 +331,13 @@ def main() -> None:
         "seen by the model). `behaviour`: the caseworkers' own policy in the simulator, counted "
         "as the truth (what `today` stands for). `mae`, `bias`: per cell, planned - true; "
         "`rel_error`: sum |planned - true| / sum true. `coverage`: share of cells whose "
-        "[lower, upper] holds the true mean; the interval spreads over outcome draws and "
-        "half-sample models only (not the durations, gaps or the planner's own errors). "
-        "`*_right`: among the cells so marked, the share where the truth lies on that side of "
-        "today. `truth_marked`: cells where the truth's mean +/- 2 SE lies wholly above or "
-        "below today; `missed`: of those, the cells demand marks otherwise; `false_marks`: "
-        "cells demand marks but the truth does not, or the other way.",
+        "[lower, upper] holds the true mean; the interval spreads over the rollouts (outcomes, "
+        "half-sample models, recorded lengths), not the planner's own errors. "
+        "`today_rel_error`, `today_coverage`: `today` against `behaviour` the same way. "
+        "`*_right`: among the cells so marked, the share where the plans' true starts lie on "
+        "that side of the caseworkers' true starts. `truth_marked`: cells where that true "
+        "difference +/- 2 SE excludes 0; `missed`: of those, the cells demand marks otherwise; "
+        "`false_marks`: cells demand marks but the truth does not, or the other way.",
         "",
         shown(summary),
         "",
