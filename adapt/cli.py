@@ -23,6 +23,21 @@ _overwrite_option = click.option(
     help="Replace OUT if it exists (it is replaced only when the new result is complete).",
 )
 
+_model_option = click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    help="Folder written by `adapt train` (any learner), or an MLflow model URI "
+    "(models:/adapt-recommender@champion).",
+)
+
+_level_option = click.option(
+    "--level",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Interval level [default: the model's].",
+)
+
 _data_option = click.option(
     "--data",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -704,13 +719,7 @@ def recommend(
 
 
 @main.command()
-@click.option(
-    "--model",
-    "model_dir",
-    required=True,
-    help="Folder written by `adapt train` (any learner), or an MLflow model URI "
-    "(models:/adapt-recommender@champion).",
-)
+@_model_option
 @_data_option
 @click.option(
     "--k",
@@ -816,12 +825,7 @@ def plan(
 
 
 @main.command()
-@click.option(
-    "--model",
-    "model_dir",
-    required=True,
-    help="Folder written by `adapt train` (any learner), or an MLflow model URI.",
-)
+@_model_option
 @_data_option
 @click.option(
     "--places",
@@ -853,12 +857,7 @@ def plan(
     help="Keep every intervention's women/men gap in similar-situation rates of being given a "
     "place within this cap (as RateGapCap; 0.2 keeps ratios in 0.8-1.25).",
 )
-@click.option(
-    "--level",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=None,
-    help="Interval level [default: the model's].",
-)
+@_level_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -944,12 +943,7 @@ def allocate(
 
 
 @main.command()
-@click.option(
-    "--model",
-    "model_dir",
-    required=True,
-    help="Folder written by `adapt train` (any learner), or an MLflow model URI.",
-)
+@_model_option
 @_data_option
 @click.option(
     "--months",
@@ -972,12 +966,7 @@ def allocate(
     help="Closed-loop rollouts [default: the model's half-samples, at least 2].",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option(
-    "--level",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=None,
-    help="Interval level [default: the model's].",
-)
+@_level_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

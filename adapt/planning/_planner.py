@@ -144,9 +144,7 @@ class Planner:
         With `engine` (`adapt.engines`) the chunks are planned on its workers, with the same
         plans.
         """
-        validate_tables(persons, episodes, catalogue=self.catalogue)
-        self._check_history(episodes)
-        check_seen_regions(self.model, persons)
+        self._check_tables(persons, episodes)
         return by_person_chunks(self._table, persons, episodes, chunk_size, progress, engine)
 
     def _table(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
@@ -204,9 +202,7 @@ class Planner:
         """(persons, interventions of the model): the value under the objective of the best
         plan that starts with each intervention, NaN where none can (not offered, or done and
         not repeatable). What a place is worth to a person when its plan goes on after it."""
-        validate_tables(persons, episodes, catalogue=self.catalogue)
-        self._check_history(episodes)
-        check_seen_regions(self.model, persons)
+        self._check_tables(persons, episodes)
         chunks = list(person_chunks(persons, episodes, chunk_size))
         parts = (engine or LocalEngine()).map(
             self._chunk_first_values, chunks, [len(c) for c, _ in chunks], progress
@@ -404,6 +400,11 @@ class Planner:
 
     def _final_value(self, beam) -> np.ndarray:
         return beam.score if self.objective == "steps" else beam.reached
+
+    def _check_tables(self, persons: pd.DataFrame, episodes: pd.DataFrame) -> None:
+        validate_tables(persons, episodes, catalogue=self.catalogue)
+        self._check_history(episodes)
+        check_seen_regions(self.model, persons)
 
     def _check_history(self, episodes: pd.DataFrame) -> None:
         longest = episodes.groupby("person_id").size()
