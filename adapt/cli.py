@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from adapt._extras import MissingExtra, require
 from adapt._files import TABLE_SUFFIXES, check_new, staged, write_table
 
 AUDIT_EXIT = {"passed": 0, "failed": 1, "cannot_judge": 3}  # 2 is bad input
@@ -173,6 +174,9 @@ class _OneLineErrors(click.Group):
             sys.exit(error.exit_code)
         except click.Abort:
             click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except MissingExtra as error:
+            click.echo(f"Error: {error}", err=True)
             sys.exit(1)
         sys.exit(returned if isinstance(returned, int) else 0)
 
@@ -1067,6 +1071,8 @@ def _bounds(lower: float, upper: float) -> str:
 @_catalogue_option
 def serve(model, host, port, demo, workers, catalogue):
     """Serve recommendations over HTTP (POST /v1/recommend); the key comes from ADAPT_API_KEY."""
+    require("fastapi")  # the serve extra, named in one line when missing
+    require("uvicorn")
     from adapt.service import serve as serve_http
 
     if catalogue is not None:  # the model must be the catalogue's: checked before listening

@@ -86,7 +86,8 @@ class DaskEngine:
             from distributed import Client, LocalCluster
         except ImportError:
             raise EngineError(
-                "the dask engine needs Dask: pip install 'adapt[dask]' (dask and distributed)"
+                "the dask engine needs dask and distributed, which are not installed: "
+                "pip install 'adapt[dask]'"
             ) from None
         self._cluster = None
         connect_seconds = CONNECT_SECONDS if connect_seconds is None else connect_seconds

@@ -7,6 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from adapt._extras import require
 from adapt.models import load_model
 from adapt.models._persistence import MODEL_FILE
 from adapt.planning import StepTransitions
@@ -52,7 +53,7 @@ def default_recommender() -> Recommender:
 
 
 def _download(uri: str) -> tuple[Path, str]:
-    import mlflow
+    mlflow = require("mlflow")
     from mlflow.exceptions import MlflowException
 
     try:

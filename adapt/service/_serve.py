@@ -7,6 +7,8 @@ import logging
 import os
 import secrets
 
+from adapt._extras import require
+
 API_KEY_ENV = "ADAPT_API_KEY"
 
 
@@ -32,8 +34,8 @@ def serve(
     with a one-line reason.
     """
     key = api_key_from_env()  # before the slow imports: a missing key is refused at once
-
-    import uvicorn
+    uvicorn = require("uvicorn")
+    require("fastapi")
 
     from adapt.recommender import load_recommender
 
