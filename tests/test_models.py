@@ -423,3 +423,28 @@ def test_one_tie_rule_for_the_best_intervention(rows):
         top = np.nanmax(row)
         assert arm == np.flatnonzero(row == top)[0]
         assert list(ranking) == sorted(ranking, key=lambda a: (-row[a], a))
+
+
+def test_a_saved_model_records_its_package_versions_and_refuses_another_major(tmp_path):
+    import json
+
+    from adapt.features import decision_points
+    from adapt.models import SLearner, load_model, save_model
+    from adapt.models._persistence import VERSIONED, package_versions
+    from adapt.simulation import simulate
+
+    data = simulate(200, seed=4)
+    points = decision_points(data["persons"], data["episodes"])
+    model = SLearner(n_estimators=5, n_bags=2).fit(
+        points.features, points.treatment, points.outcome, points.keys["person_id"]
+    )
+    folder = save_model(model, tmp_path / "m")
+    card = json.loads((folder / "model.json").read_text())
+    assert set(card["versions"]) == set(VERSIONED)
+    assert card["versions"] == package_versions()
+    load_model(folder)  # the same versions: loads
+    major = int(card["versions"]["lightgbm"].split(".")[0])
+    card["versions"]["lightgbm"] = f"{major - 1}.9.0"
+    (folder / "model.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match=rf"saved with lightgbm {major - 1}\.9\.0"):
+        load_model(folder)

@@ -12,6 +12,21 @@ from adapt.contract import CONTRACT_VERSION
 from adapt.models._base import MultiTreatmentLearner
 
 MODEL_FILE, CARD_FILE = "model.joblib", "model.json"
+# The packages a saved model's objects come from: recorded at save, checked at load.
+VERSIONED = ("adapt", "lightgbm", "scikit-learn", "numpy", "pandas")
+
+
+def package_versions() -> dict[str, str]:
+    """The installed versions of `VERSIONED`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in VERSIONED:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - adapt run from a source tree
+            found[name] = "unknown"
+    return found
 
 
 def save_model(model: MultiTreatmentLearner, folder: str | Path, **description) -> Path:
@@ -28,6 +43,7 @@ def save_model(model: MultiTreatmentLearner, folder: str | Path, **description) 
         "params": params,
         "features": list(model.feature_names_in_),
         "interventions": model.interventions_,
+        "versions": package_versions(),
         **description,
     }
     (folder / CARD_FILE).write_text(json.dumps(card, indent=2, default=str), "utf-8")
@@ -40,11 +56,28 @@ def load_model(folder: str | Path) -> MultiTreatmentLearner:
     path = Path(folder) / MODEL_FILE
     if not path.exists():
         raise FileNotFoundError(f"no fitted model at {path}; train one with `adapt train`")
+    check_packages(read_description(folder), str(folder))  # before unpickling anything
     model = joblib.load(path)
     if not isinstance(model, MultiTreatmentLearner):
         raise TypeError(f"{path} holds a {type(model).__name__}, not an adapt learner")
     check_versions(read_description(folder), model.catalogue or load_catalogue(), str(folder))
     return model
+
+
+def check_packages(description: dict, where: str) -> None:
+    """Refuse, in one line, a model saved under another major version of a package its
+    objects come from (a pickle of another major version may load wrongly or not at all);
+    models saved before versions were recorded pass."""
+    saved = description.get("versions") or {}
+    now = package_versions()
+    for name, then in saved.items():
+        here = now.get(name, "unknown")
+        if "unknown" in (then, here) or then.split(".")[0] == here.split(".")[0]:
+            continue
+        raise ValueError(
+            f"{where}: the model was saved with {name} {then}, this installation has {here} "
+            f"(another major version); install {name}=={then.split('.')[0]}.* or train it again"
+        )
 
 
 def read_description(folder: str | Path) -> dict:
