@@ -44,24 +44,31 @@ WORLDS = ("default", "order_pairs", "x_confounded", "rare_unequal")
 SCARCITIES = (0.5, 1.0, 1.5)
 
 
-def one_world(name: str, args) -> tuple[list[dict], list[dict]]:
-    from adapt.allocation import WAITS, best_allocation, check_places, first_come
+def fitted_world(name: str, n_persons: int, seed: int, learner: str = "s"):
+    """The world, a learner fitted on 70 % of its persons, and the episodes of those (train)
+    and the other persons with theirs (test)."""
     from adapt.features import decision_points
     from adapt.models import make_learner
-    from adapt.planning import allocate
-    from adapt.simulation import Oracle
 
-    seed = args.seed
-    world, data = world_and_data(name, args.n_persons, seed)
+    world, data = world_and_data(name, n_persons, seed)
     persons, episodes = data["persons"], data["episodes"]
     ids = np.random.default_rng(seed).permutation(persons["person_id"].to_numpy())
     train_ids = set(ids[: round(0.7 * len(ids))])
     is_train = persons["person_id"].isin(train_ids)
-    train_e = episodes[episodes["person_id"].isin(train_ids)]
-    test_p, test_e = persons[~is_train], episodes[~episodes["person_id"].isin(train_ids)]
-    model = make_learner(args.learner, random_state=seed)
-    points = decision_points(persons[is_train], train_e, history=model.history)
+    in_train = episodes["person_id"].isin(train_ids)
+    model = make_learner(learner, random_state=seed)
+    points = decision_points(persons[is_train], episodes[in_train], history=model.history)
     model.fit(points.features, points.treatment, points.outcome, points.keys["person_id"])
+    return world, model, episodes[in_train], persons[~is_train], episodes[~in_train]
+
+
+def one_world(name: str, args) -> tuple[list[dict], list[dict]]:
+    from adapt.allocation import WAITS, best_allocation, check_places, first_come
+    from adapt.planning import allocate
+    from adapt.simulation import Oracle
+
+    seed = args.seed
+    world, model, train_e, test_p, test_e = fitted_world(name, args.n_persons, seed, args.learner)
     oracle = Oracle(world, seed=seed)
     start = oracle.start_states(test_p, test_e, seed=seed)
     order = np.argsort(start.persons["person_id"].to_numpy(), kind="stable")

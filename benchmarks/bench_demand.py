@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_plan_speed import world_and_data  # noqa: E402
+from bench_allocate import fitted_world  # noqa: E402
 from bench_trust import markdown  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -54,23 +54,12 @@ DAYS_PER_MONTH = 30.44  # as adapt.planning._demand
 
 def one_world(name: str, args) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Per-cell rows, the world's run facts, and planned / true starts per month."""
-    from adapt.features import decision_points
-    from adapt.models import make_learner
     from adapt.planning import Planner, StepTransitions, demand
     from adapt.simulation import Oracle
     from adapt.simulation._closed_loop import closed_loop
 
     seed = args.seed
-    world, data = world_and_data(name, args.n_persons, seed)
-    persons, episodes = data["persons"], data["episodes"]
-    ids = np.random.default_rng(seed).permutation(persons["person_id"].to_numpy())
-    train_ids = set(ids[: round(0.7 * len(ids))])
-    is_train = persons["person_id"].isin(train_ids)
-    train_e = episodes[episodes["person_id"].isin(train_ids)]
-    test_p, test_e = persons[~is_train], episodes[~episodes["person_id"].isin(train_ids)]
-    model = make_learner("s", random_state=seed)
-    points = decision_points(persons[is_train], train_e, history=model.history)
-    model.fit(points.features, points.treatment, points.outcome, points.keys["person_id"])
+    world, model, train_e, test_p, test_e = fitted_world(name, args.n_persons, seed)
     catalogue = model.catalogue_
     transitions = StepTransitions.fit(train_e, catalogue)
     oracle = Oracle(world, seed=seed)
