@@ -4,4 +4,3 @@ from adapt.cli import _audit, _data, _models, _places, _serve  # noqa: F401  reg
 from adapt.cli._shared import main
 
 __all__ = ["main"]
-
