@@ -1,7 +1,9 @@
-"""Cluster bootstrap of ratio-of-sums estimates through per-cluster resampling counts."""
+"""Cluster bootstrap of ratio-of-sums estimates through per-cluster resampling counts, and
+the Student-t interval of a few half-samples' draws."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -110,3 +112,23 @@ def simultaneous_interval(
                 replicates[:, rest], [tail, 1 - tail], axis=0, method="inverted_cdf"
             )
     return low, high
+
+
+@functools.lru_cache(maxsize=64)
+def t_quantile(q: float, df: int) -> float:
+    """Student's t quantile, kept: a live answer asks for the same two each time (SciPy's ppf
+    takes 0.15 ms; importing scipy.stats half a second, so only when first needed)."""
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df=df))
+
+
+def spread_interval(centre: float, draws, level: float) -> tuple[float, float]:
+    """`centre` -/+ Student's t times the spread of `draws` (as the learners' intervals over
+    their half-samples); NaN with fewer than two finite draws or no finite centre."""
+    draws = np.asarray(draws, float)
+    draws = draws[np.isfinite(draws)]
+    if len(draws) < 2 or not np.isfinite(centre):
+        return np.nan, np.nan
+    half = t_quantile(0.5 + level / 2, len(draws) - 1) * float(draws.std(ddof=1))
+    return centre - half, centre + half

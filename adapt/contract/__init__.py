@@ -13,7 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from adapt.catalogue import Catalogue, load_catalogue
-from adapt.contract._chunks import CHUNK_PERSONS, by_person_chunks, person_chunks
+from adapt.contract._chunks import (
+    CHUNK_PERSONS,
+    by_person_chunks,
+    map_person_chunks,
+    person_chunks,
+)
 from adapt.contract._cross_table import _Table, check_episodes, check_persons, check_truth
 from adapt.contract._formats import TableReadError, locate_violations, normalise_table
 from adapt.contract._io import find_table, read_table
@@ -68,6 +73,7 @@ __all__ = [
     "check_tables",
     "find_table",
     "normalise_table",
+    "map_person_chunks",
     "person_chunks",
     "read_table",
     "validate_tables",

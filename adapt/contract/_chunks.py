@@ -27,6 +27,29 @@ def person_chunks(
         yield persons.iloc[c * size : (c + 1) * size], episodes.iloc[rows]
 
 
+def map_person_chunks(
+    work: Callable[[pd.DataFrame, pd.DataFrame], object],
+    persons: pd.DataFrame,
+    episodes: pd.DataFrame,
+    size: int = CHUNK_PERSONS,
+    progress: Callable[[int], object] | None = None,
+    engine=None,
+) -> list:
+    """`work(persons, episodes)` for each chunk of `size` persons, the results in order;
+    `progress` is told how many persons each chunk held. With `engine` (`adapt.engines`) the
+    chunks run on its workers; the results are the same."""
+    chunks = list(person_chunks(persons, episodes, size))
+    sizes = [len(chunk) for chunk, _ in chunks]
+    if engine is None:
+        results = []
+        for (chunk, their_episodes), n in zip(chunks, sizes, strict=True):
+            results.append(work(chunk, their_episodes))
+            if progress is not None:
+                progress(n)
+        return results
+    return engine.map(work, chunks, sizes, progress)
+
+
 def by_person_chunks(
     work: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
     persons: pd.DataFrame,
@@ -35,17 +58,6 @@ def by_person_chunks(
     progress: Callable[[int], object] | None = None,
     engine=None,
 ) -> pd.DataFrame:
-    """`work(persons, episodes)` chunk by chunk, the tables it returns concatenated in order;
-    `progress` is told how many persons each chunk held. With `engine` (`adapt.engines`) the
-    chunks run on its workers; the result is the same."""
-    chunks = person_chunks(persons, episodes, size)
-    if engine is None:
-        parts = []
-        for chunk, their_episodes in chunks:
-            parts.append(work(chunk, their_episodes))
-            if progress is not None:
-                progress(len(chunk))
-    else:
-        chunks = list(chunks)
-        parts = engine.map(work, chunks, [len(c) for c, _ in chunks], progress)
+    """`map_person_chunks`, the tables `work` returns concatenated in order."""
+    parts = map_person_chunks(work, persons, episodes, size, progress, engine)
     return pd.concat(parts, ignore_index=True) if parts else work(persons, episodes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 import warnings
 from pathlib import Path
@@ -13,6 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from adapt._bootstrap import t_quantile
 from adapt.catalogue import Catalogue, load_catalogue
 from adapt.engines import LocalEngine
 from adapt.models._arms import CrossFittedOutcome, pair_columns
@@ -416,7 +416,7 @@ class MultiTreatmentLearner(BaseEstimator):
             raise ValueError(f"intervals need n_bags >= 2, the model has n_bags={self.n_bags}")
         centre = bags.mean(axis=0)
         spread = np.sqrt(bags.var(axis=0, ddof=1) + bias_var)
-        t = _t_quantile(0.5 + level / 2, len(bags) - 1)
+        t = t_quantile(0.5 + level / 2, len(bags) - 1)
         return centre - t * spread, centre + t * spread
 
     def _out_of_bag_bias_sd(self, X, t, y, groups, halves) -> np.ndarray:
@@ -617,12 +617,3 @@ class MultiTreatmentLearner(BaseEstimator):
                 f"X.region has regions {what}: {sorted(set(regions[bad]))[:5]} "
                 f"(rows {np.flatnonzero(bad)[:10].tolist()})"
             )
-
-
-@functools.lru_cache(maxsize=64)
-def _t_quantile(q: float, df: int) -> float:
-    """Student's t quantile, kept: a live answer asks for the same two each time (SciPy's ppf
-    takes 0.15 ms; importing scipy.stats half a second, so only when first needed)."""
-    from scipy import stats
-
-    return float(stats.t.ppf(q, df=df))

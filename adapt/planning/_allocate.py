@@ -16,9 +16,9 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from adapt._bootstrap import spread_interval
 from adapt.allocation import WAITS, best_allocation, first_come, places_matrix
-from adapt.contract import CHUNK_PERSONS, person_chunks, validate_tables
-from adapt.engines import LocalEngine
+from adapt.contract import CHUNK_PERSONS, map_person_chunks, validate_tables
 from adapt.features import next_decision_points_for
 from adapt.models import best_arms
 from adapt.planning._planner import Planner, check_seen_regions
@@ -132,7 +132,7 @@ def allocate(
     given = assignment != WAITS
     totals = [float(np.nansum(d[np.flatnonzero(given), assignment[given]])) for d in draws]
     value = float(table["value"].sum())
-    value_lo, value_hi = _interval(value, totals, level)
+    value_lo, value_hi = spread_interval(value, totals, level)
     return Allocation(
         persons=table,
         cells=_cells_table(model, region, cells, assignment, values, duals, drawn, level),
@@ -145,10 +145,8 @@ def allocate(
 
 def _estimates(model, persons, episodes, level, chunk_size, progress, engine) -> dict:
     """The estimate, its interval and the half-samples' draws for every person and arm."""
-    chunks = list(person_chunks(persons, episodes, chunk_size))
-    engine = engine or LocalEngine()
-    parts = engine.map(
-        partial(_chunk_estimates, model, level), chunks, [len(c) for c, _ in chunks], progress
+    parts = map_person_chunks(
+        partial(_chunk_estimates, model, level), persons, episodes, chunk_size, progress, engine
     )
     p = np.concatenate([part[0] for part in parts])
     if parts[0][1] is None:
@@ -217,7 +215,7 @@ def _cells_table(model, region, cells, assignment, values, duals, drawn, level) 
     np.add.at(wanting, (region, best), 1)
     rows = []
     for r, a in zip(*np.nonzero(offered), strict=True):
-        lo, hi = _interval(duals[r, a], [d[r, a] for d in drawn], level)
+        lo, hi = spread_interval(duals[r, a], [d[r, a] for d in drawn], level)
         rows.append(
             {
                 "region": catalogue.region_codes[r],
@@ -231,15 +229,3 @@ def _cells_table(model, region, cells, assignment, values, duals, drawn, level) 
             }
         )
     return pd.DataFrame(rows)
-
-
-def _interval(centre: float, draws: list[float], level: float) -> tuple[float, float]:
-    """centre -/+ Student's t times the half-samples' spread (as the learners' intervals)."""
-    draws = np.asarray(draws, float)
-    draws = draws[np.isfinite(draws)]
-    if len(draws) < 2 or not np.isfinite(centre):
-        return np.nan, np.nan
-    from scipy import stats
-
-    half = float(stats.t.ppf(0.5 + level / 2, df=len(draws) - 1) * draws.std(ddof=1))
-    return centre - half, centre + half

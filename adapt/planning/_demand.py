@@ -21,9 +21,9 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from adapt._bootstrap import spread_interval
 from adapt.contract import CHUNK_PERSONS, person_chunks, validate_tables
 from adapt.engines import LocalEngine
-from adapt.planning._allocate import _interval
 from adapt.planning._planner import Planner, check_seen_regions
 from adapt.planning._rollout import POLICIES, Rollouts
 
@@ -186,7 +186,7 @@ def _table(model, starts, today, level) -> pd.DataFrame:
 
 
 def _bounds(values: np.ndarray, level: float, clip: bool = True) -> tuple[float, float]:
-    low, high = _interval(float(values.mean()), list(values), level)
+    low, high = spread_interval(float(values.mean()), list(values), level)
     return (max(low, 0.0) if clip and np.isfinite(low) else low), high
 
 

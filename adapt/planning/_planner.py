@@ -25,10 +25,9 @@ from adapt.contract import (
     CHUNK_PERSONS,
     EPISODE_COLUMNS,
     by_person_chunks,
-    person_chunks,
+    map_person_chunks,
     validate_tables,
 )
-from adapt.engines import LocalEngine
 from adapt.features import feature_settings, next_decision_points_for, next_decision_values
 from adapt.models import Encoded
 from adapt.planning._next_rows import Carry, NextRows, Running, recorded_carry
@@ -203,9 +202,8 @@ class Planner:
         plan that starts with each intervention, NaN where none can (not offered, or done and
         not repeatable). What a place is worth to a person when its plan goes on after it."""
         self._check_tables(persons, episodes)
-        chunks = list(person_chunks(persons, episodes, chunk_size))
-        parts = (engine or LocalEngine()).map(
-            self._chunk_first_values, chunks, [len(c) for c, _ in chunks], progress
+        parts = map_person_chunks(
+            self._chunk_first_values, persons, episodes, chunk_size, progress, engine
         )
         return np.concatenate(parts)
 
