@@ -165,8 +165,7 @@ def raw_inputs(recommender, person, history) -> tuple[list, np.ndarray]:
         booster = classifier.booster_
         if len(booster.feature_name()) != frame.shape[1]:
             raise SystemExit("the paired rows do not have the booster's columns")
-        threads = classifier.n_jobs if classifier.n_jobs and classifier.n_jobs > 0 else 0
-        pairs.append((booster, as_matrix(frame), threads))
+        pairs.append((booster, as_matrix(frame), 1))  # one thread, as `Trees` on a few rows
     raw = np.mean([b.predict(m, num_threads=t) for b, m, t in pairs], axis=0)
     expected = model.predict(X).to_numpy(float)[rows, arms]
     np.testing.assert_allclose(raw, expected, rtol=1e-9, atol=1e-12)

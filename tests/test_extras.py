@@ -44,6 +44,10 @@ def test_the_core_works_without_the_extras(tmp_path):
             done.stderr[-2000:],
         )
     assert (tmp_path / "audit" / "report.html").exists()
+    # the model folder is JSON and LightGBM's text: nothing a pickle could hide in
+    saved = [p for p in (tmp_path / "model").rglob("*") if p.is_file()]
+    assert {p.suffix for p in saved} == {".json", ".txt"}, saved
+    assert not any(p.read_bytes().startswith(b"\x80") for p in saved)
     person = {
         "gender": "woman",
         "age": 34,

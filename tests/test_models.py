@@ -291,7 +291,7 @@ def test_the_float_matrix_predicts_what_the_data_frame_predicts(fitted, points):
         if isinstance(model, TLearner):  # its arms' classifiers read X as it is
             from_frame = np.array(
                 [
-                    bag[a] if np.isscalar(bag[a]) else bag[a].predict_proba(X.iloc[[r]])[0, 1]
+                    bag[a] if np.isscalar(bag[a]) else bag[a].predict(X.iloc[[r]])[0]
                     for r, a in zip(rows[:40], arms[:40], strict=True)
                 ]
             )

@@ -9,21 +9,20 @@ import numpy as np
 import pandas as pd
 
 from adapt.models import MultiTreatmentLearner
-from adapt.models._encoded import raw_predict
 
 _EXPLAINERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def tree_explainer(model):
-    """SHAP's TreeExplainer of a fitted LightGBM model, built once per model (it parses every
-    tree) and reused."""
+    """SHAP's TreeExplainer of a fitted model's booster (`Trees`), built once per model (it
+    parses every tree) and reused."""
     explainer = _EXPLAINERS.get(model)
     if explainer is None:
         # imported here: shap (and matplotlib with it) takes a second to import, and a live
         # explanation of encoded rows never needs it (LightGBM's own TreeSHAP)
         import shap
 
-        explainer = _EXPLAINERS[model] = shap.TreeExplainer(model)
+        explainer = _EXPLAINERS[model] = shap.TreeExplainer(model.booster_)
     return explainer
 
 
@@ -41,7 +40,7 @@ def log_odds_contributions(model, rows) -> np.ndarray:
             warnings.simplefilter("ignore", UserWarning)
             values = tree_explainer(model).shap_values(rows)
         return np.asarray(values[-1] if isinstance(values, list) else values, dtype=float)
-    return raw_predict(model, rows, pred_contrib=True)[:, :-1]  # the last column: expected value
+    return model.predict(rows, pred_contrib=True)[:, :-1]  # the last column: expected value
 
 
 def arm_contributions(model: MultiTreatmentLearner, X, arms: np.ndarray) -> pd.DataFrame:

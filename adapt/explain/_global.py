@@ -17,7 +17,6 @@ import pandas as pd
 
 from adapt._figures import save_png
 from adapt.models import MultiTreatmentLearner, best_arms
-from adapt.models._encoded import raw_predict
 
 if TYPE_CHECKING:
     import shap
@@ -178,7 +177,7 @@ def gain_explanation(
         ):
             into = np.zeros((frame.shape[1], len(names)))
             into[np.arange(frame.shape[1]), [index.get(c, -1) for c in columns]] = 1
-            contributions = raw_predict(lightgbm_model, frame, pred_contrib=True)
+            contributions = lightgbm_model.predict(frame, pred_contrib=True)
             total[positions] += weight * contributions[:, :-1] @ into
             total_base[positions] += weight * contributions[:, -1]
         half = len(differ)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from adapt.models import _lightgbm
 from adapt.models._cross_fit import person_folds
-from adapt.models._encoded import Encoded, raw_predict, take
+from adapt.models._encoded import Encoded, take
 
 ARM = "__intervention__"
 ARM_AT_STEP = "__intervention_at_step__"
@@ -46,20 +46,17 @@ def pair_columns(columns) -> list[str]:
 def pooled_outcome_model(X, t, y, interventions, settings, seed, n_jobs):
     """One LightGBM classifier of progression with the intervention as a feature."""
     model = _lightgbm.classifier(random_state=seed, n_jobs=n_jobs, **settings)
-    return model.fit(with_arm(X, t, interventions), y)
+    return _lightgbm.fit(model, with_arm(X, t, interventions), y)
 
 
 def predict_pairs(model, X, rows, arms, interventions) -> np.ndarray:
-    if isinstance(X, Encoded):
-        return raw_predict(model, with_arm(X.take(rows), arms, interventions))
-    frame = with_arm(X.iloc[rows], arms, interventions)
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(frame)[:, 1]
-    return model.predict(frame)
+    return model.predict(with_arm(take(X, rows), arms, interventions))
 
 
 class CrossFittedOutcome:
     """Pooled outcome model cross-fitted by person: out-of-fold predictions for every arm."""
+
+    unsaved_state = ("out_of_fold_",)  # the training rows' estimates: needed while fitting
 
     def __init__(self, interventions, settings, n_folds, seed, n_jobs):
         self.interventions, self.settings = interventions, settings

@@ -9,7 +9,7 @@ import numpy as np
 from adapt.features import ordered_columns
 from adapt.models._arms import pair_columns, pooled_outcome_model, predict_pairs, with_arm
 from adapt.models._base import FULL_DATA_SEED
-from adapt.models._encoded import Encoded, raw_predict, take
+from adapt.models._encoded import Encoded, take
 from adapt.models._sequence_learner import SequenceLearner
 
 
@@ -75,8 +75,8 @@ class BlendLearner(SequenceLearner):
 
     def _predict_encoded(self, parts, pairs):
         s_pairs, sequence_pairs = pairs
-        s_half = np.mean([raw_predict(m, s_pairs) for m in parts.s_models], axis=0)
-        return 0.5 * s_half + 0.5 * raw_predict(parts.sequence, sequence_pairs)
+        s_half = np.mean([m.predict(s_pairs) for m in parts.s_models], axis=0)
+        return 0.5 * s_half + 0.5 * parts.sequence.predict(sequence_pairs)
 
     def _explained_parts(self, parts, X, rows, arms):
         # Each model's log-odds contributions, weighted as in the estimate: an approximation,

@@ -65,7 +65,8 @@ class DRLearner(MultiTreatmentLearner):
         stacked = with_arm(X.iloc[rows], arms, self.interventions_)
         start = mu[rows, arms]
         held = np.isin(rows, validation_rows(len(X), groups, self.random_state + 400 + seed))
-        model.fit(
+        model = _lightgbm.fit(
+            model,
             stacked[~held],
             pseudo[~held],
             init_score=start[~held],

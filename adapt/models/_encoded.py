@@ -48,20 +48,3 @@ def encode(X: pd.DataFrame, categories: dict[str, list]) -> Encoded:
 def take(X, rows):
     """Rows of a DataFrame or of an `Encoded` matrix."""
     return X.take(rows) if isinstance(X, Encoded) else X.iloc[rows]
-
-
-# Below this many rows LightGBM predicts on one thread: starting OpenMP's team costs more than
-# the trees (30 times more for one person's rows on a busy 2-core machine). Above it every core
-# predicts (LightGBM's 0): rows are independent, so the result does not depend on the threads.
-ONE_THREAD_ROWS = 5_000
-CONTRIBUTION_ROWS = 64
-
-
-def raw_predict(model, matrix: np.ndarray, **options) -> np.ndarray:
-    """A fitted LightGBM sklearn model's prediction from a float matrix: the probability of
-    class 1 for a binary classifier, per class for a multiclass one, the value for a regressor
-    (`options` go to LightGBM's ``Booster.predict``)."""
-    # TreeSHAP costs about a millisecond a row: threads pay off from a few dozen rows
-    many = CONTRIBUTION_ROWS if options.get("pred_contrib") else ONE_THREAD_ROWS
-    threads = 1 if len(matrix) < many else 0
-    return model.booster_.predict(matrix, num_threads=threads, **options)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from adapt.models import _lightgbm
 from adapt.models._cross_fit import person_folds
-from adapt.models._encoded import Encoded, raw_predict
+from adapt.models._encoded import Encoded
 
 
 class CrossFittedPropensity:
@@ -18,6 +18,8 @@ class CrossFittedPropensity:
     row's region offers and renormalised; ``min_propensity`` bounds them away from 0 so inverse
     weights stay finite (an explicit, documented choice rather than a silent clip).
     """
+
+    unsaved_state = ("out_of_fold_",)  # the training rows' estimates: needed while fitting
 
     def __init__(
         self,
@@ -46,7 +48,7 @@ class CrossFittedPropensity:
             model = _lightgbm.classifier(
                 random_state=self.random_state + k, n_jobs=self.n_jobs, **self.lightgbm
             )
-            model.fit(X.iloc[train], treatment[train])
+            model = _lightgbm.fit(model, X.iloc[train], treatment[train])
             self.models_.append(model)
             self.out_of_fold_[held_out] = self._expand(model, X.iloc[held_out])
         self.out_of_fold_ = self._restrict(self.out_of_fold_, available)
@@ -58,12 +60,9 @@ class CrossFittedPropensity:
 
     def _expand(self, model, X) -> np.ndarray:
         out = np.zeros((len(X), self.n_arms))
-        if isinstance(X, Encoded):
-            probs = raw_predict(model, X.values)
-            if probs.ndim == 1:  # two classes: LightGBM gives the second's probability
-                probs = np.column_stack([1 - probs, probs])
-        else:
-            probs = model.predict_proba(X)
+        probs = model.predict(X.values if isinstance(X, Encoded) else X)
+        if probs.ndim == 1:  # two classes: LightGBM gives the second's probability
+            probs = np.column_stack([1 - probs, probs])
         out[:, model.classes_] = probs
         return out
 

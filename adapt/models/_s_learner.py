@@ -4,7 +4,7 @@ import numpy as np
 
 from adapt.models._arms import pooled_outcome_model, predict_pairs, with_arm
 from adapt.models._base import MultiTreatmentLearner
-from adapt.models._encoded import raw_predict, take
+from adapt.models._encoded import take
 
 
 class SLearner(MultiTreatmentLearner):
@@ -30,7 +30,7 @@ class SLearner(MultiTreatmentLearner):
         return with_arm(E.take(rows), arms, self.interventions_)
 
     def _predict_encoded(self, model, pairs):
-        return raw_predict(model, pairs)
+        return model.predict(pairs)
 
     def _explained_parts(self, model, X, rows, arms):
         frame = with_arm(take(X, rows), arms, self.interventions_)

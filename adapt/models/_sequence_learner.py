@@ -12,7 +12,7 @@ from adapt.features import ordered_columns
 from adapt.models import _lightgbm
 from adapt.models._arms import pair_columns, with_arm
 from adapt.models._base import MultiTreatmentLearner
-from adapt.models._encoded import Encoded, raw_predict
+from adapt.models._encoded import Encoded
 
 REPEATS_LAST = "__repeats_last__"
 SAME_FAMILY_AS_LAST = "__same_family_as_last__"
@@ -63,18 +63,18 @@ class SequenceLearner(MultiTreatmentLearner):
             **self._lightgbm(),
             **CATEGORICAL_REGULARISATION,
         )
-        return model.fit(self._pairs(X, t), y)
+        return _lightgbm.fit(model, self._pairs(X, t), y)
 
     def _predict_one(self, model, X, rows, arms):
         if isinstance(X, Encoded):
-            return raw_predict(model, self._encoded_pairs(X.take(rows), arms))
-        return model.predict_proba(self._pairs(X.iloc[rows], arms))[:, 1]
+            return model.predict(self._encoded_pairs(X.take(rows), arms))
+        return model.predict(self._pairs(X.iloc[rows], arms))
 
     def _encoded_input(self, E, rows, arms):
         return self._encoded_pairs(E.take(rows), arms)
 
     def _predict_encoded(self, model, pairs):
-        return raw_predict(model, pairs)
+        return model.predict(pairs)
 
     def _explained_parts(self, model, X, rows, arms):
         pairs = (

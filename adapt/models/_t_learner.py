@@ -4,7 +4,7 @@ import numpy as np
 
 from adapt.models import _lightgbm
 from adapt.models._base import MultiTreatmentLearner
-from adapt.models._encoded import Encoded, raw_predict, take
+from adapt.models._encoded import Encoded, take
 
 MIN_ROWS_PER_ARM = 30
 
@@ -27,7 +27,7 @@ class TLearner(MultiTreatmentLearner):
             model = _lightgbm.classifier(
                 random_state=self.random_state + 100 + seed, n_jobs=self.n_jobs, **self._lightgbm()
             )
-            models[arm] = model.fit(X.iloc[rows], outcomes)
+            models[arm] = _lightgbm.fit(model, X.iloc[rows], outcomes)
         return models
 
     def _predict_one(self, models, X, rows, arms):
@@ -35,7 +35,7 @@ class TLearner(MultiTreatmentLearner):
         for arm in np.unique(arms):
             pick = arms == arm
             model = models[arm]
-            out[pick] = model if np.isscalar(model) else raw_predict(model, X.values[rows[pick]])
+            out[pick] = model if np.isscalar(model) else model.predict(X.values[rows[pick]])
         return out
 
     def _explained_parts(self, models, X, rows, arms):

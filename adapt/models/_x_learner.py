@@ -42,7 +42,9 @@ class XLearner(MultiTreatmentLearner):
                 n_jobs=self.n_jobs,
                 **self._lightgbm(),
             )
-            effects.append(model.fit(with_arm(X.iloc[rows], arms, self.interventions_), target))
+            effects.append(
+                _lightgbm.fit(model, with_arm(X.iloc[rows], arms, self.interventions_), target)
+            )
         return outcome, propensity, effects
 
     def _predict_one(self, fitted, X, rows, arms):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from pathlib import Path
 
 from adapt._extras import require
 from adapt.models import load_model
-from adapt.models._persistence import MODEL_FILE
+from adapt.models._persistence import holds_model, model_digest
 from adapt.planning import StepTransitions
 from adapt.recommender._recommender import Recommender
 
@@ -39,8 +38,7 @@ def _load(source: str) -> Recommender:
     model = load_model(folder)
     transitions = StepTransitions.load(folder)
     if version is None:
-        digest = hashlib.sha256((folder / MODEL_FILE).read_bytes()).hexdigest()[:12]
-        version = f"{type(model).__name__}:{digest}"
+        version = f"{type(model).__name__}:{model_digest(folder)}"
     return Recommender(model, transitions, version=version)
 
 
@@ -61,7 +59,7 @@ def _download(uri: str) -> tuple[Path, str]:
     except MlflowException as error:
         raise ValueError(f"{uri}: {error.message}") from None
     folder = local / PYFUNC_LEARNER
-    if not (folder / MODEL_FILE).exists():
+    if not holds_model(folder):
         raise ValueError(f"{uri} is not an adapt recommender (no {PYFUNC_LEARNER} in it)")
     return folder, _registered_version(uri)
 
