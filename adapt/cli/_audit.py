@@ -10,6 +10,7 @@ import click
 from adapt._files import TABLE_SUFFIXES
 from adapt.cli._shared import (
     AUDIT_EXIT,
+    BAD_INPUT,
     _catalogue_option,
     _chunk_option,
     _data_option,
@@ -18,6 +19,8 @@ from adapt.cli._shared import (
     _model_catalogue,
     _progress,
     main,
+    one_line_errors,
+    refuse,
 )
 
 
@@ -89,7 +92,7 @@ def audit(
     input."""
     import pandas as pd
 
-    from adapt.contract import ContractError, find_table, read_table, validate_tables
+    from adapt.contract import find_table, read_table, validate_tables
     from adapt.fairness import (
         audit_allocation,
         audit_choices,
@@ -99,15 +102,11 @@ def audit(
         write_model_card,
     )
 
-    def refuse(message: str):
-        click.echo(f"Error: {message}", err=True)
-        sys.exit(2)
-
     if sum(x is not None for x in (model_source, recommendations, allocation)) != 1:
-        refuse("give exactly one of --model, --recommendations and --allocation")
+        refuse("give exactly one of --model, --recommendations and --allocation", BAD_INPUT)
     if cap_gap is not None and model_source is None:
-        refuse("--cap-gap needs --model: it moves the model's own choices")
-    try:
+        refuse("--cap-gap needs --model: it moves the model's own choices", BAD_INPUT)
+    with one_line_errors(exit_code=BAD_INPUT):
         limits = load_thresholds(thresholds)
         model = None
         if model_source is not None:
@@ -117,7 +116,7 @@ def audit(
             try:  # the data are read with the model's catalogue
                 catalogue = _model_catalogue(model, catalogue, model_source)
             except click.ClickException as error:
-                refuse(error.message)
+                refuse(error.message, BAD_INPUT)
         persons, episodes = (read_table(data, name, catalogue) for name in ("persons", "episodes"))
         has_truth = find_table(data, "truth") is not None
         truth = read_table(data, "truth", catalogue) if has_truth else None
@@ -125,10 +124,10 @@ def audit(
         if recommendations is not None or allocation is not None:
             given = recommendations if recommendations is not None else allocation
             if not given.exists():
-                refuse(f"{given}: no such file")
+                refuse(f"{given}: no such file", BAD_INPUT)
             suffix = given.suffix.lower()
             if suffix not in TABLE_SUFFIXES:
-                refuse(f"{given}: expected a .parquet or .csv file, got {suffix!r}")
+                refuse(f"{given}: expected a .parquet or .csv file, got {suffix!r}", BAD_INPUT)
             choices = (
                 pd.read_parquet(given)
                 if suffix == ".parquet"
@@ -158,8 +157,6 @@ def audit(
             result = audit_choices(
                 persons, episodes, choices, limits, catalogue, seed=seed, model=model, truth=truth
             )
-    except (ContractError, FileNotFoundError, ValueError, TypeError) as error:
-        refuse(str(error))
     write_audit(result, out)
     written = [out / "audit.json", out / "report.html"]
     if model is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from adapt.cli._shared import (
+    INPUT_ERRORS,
     _catalogue_option,
     _engine,
     _engine_options,
@@ -15,6 +16,7 @@ from adapt.cli._shared import (
     _refuse_existing,
     _world,
     main,
+    one_line_errors,
 )
 
 
@@ -76,19 +78,13 @@ def generate(
 
     _refuse_existing(out, overwrite)
     world = _world(preset, overrides, catalogue)
-    with _engine(engine, workers, scheduler) as running:
-        try:
-            summary = generate_population(
-                out,
-                n_persons,
-                seed,
-                world,
-                chunk_size=chunk_size,
-                overwrite=overwrite,
-                engine=running,
-            )
-        except (ValueError, KeyError, FileExistsError) as error:
-            raise click.ClickException(str(error)) from None
+    with (
+        _engine(engine, workers, scheduler) as running,
+        one_line_errors(*INPUT_ERRORS, KeyError),
+    ):
+        summary = generate_population(
+            out, n_persons, seed, world, chunk_size=chunk_size, overwrite=overwrite, engine=running
+        )
     click.echo(str(summary))
 
 
@@ -99,10 +95,8 @@ def validate(folder, catalogue):
     """Check FOLDER's persons, episodes (and truth, if present) against the data contract."""
     from adapt.contract import check_folder
 
-    try:
+    with one_line_errors():
         violations = check_folder(folder, catalogue)
-    except (FileNotFoundError, ValueError) as error:
-        raise click.ClickException(str(error)) from None
     if not violations:
         click.echo(f"{folder}: meets the data contract")
         return
@@ -172,10 +166,8 @@ def calibrate(folder, targets, strict, seeds, first_seed, n_persons, preset, ove
         raise click.UsageError(
             "--preset and --set describe simulated worlds: use them with --seeds"
         )
-    try:
+    with one_line_errors(prefix="--targets: "):
         target_set = load_targets(targets)
-    except (FileNotFoundError, ValueError) as error:
-        raise click.ClickException(f"--targets: {error}") from None
     if seeds is not None:
         world = _world(preset, overrides, catalogue)
         summary = calibration_over_seeds(

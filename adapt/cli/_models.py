@@ -23,6 +23,7 @@ from adapt.cli._shared import (
     _refuse_table_name,
     _selection_table,
     main,
+    one_line_errors,
 )
 
 
@@ -220,26 +221,26 @@ def recommend(
     model = recommender.model
     persons, episodes = _read_valid_tables(data, _model_catalogue(model, catalogue, model_dir))
     rejects = None
-    with _engine(engine, workers, scheduler) as running:
-        try:
-            with _progress(len(persons), "recommending") as progress:
-                if next_decision:
-                    table, rejects = recommender.next_decisions(
-                        persons, episodes, skip_invalid, chunk_size, progress, running
-                    )
-                else:
-                    table = recommend_for_decisions(
-                        model,
-                        persons,
-                        episodes,
-                        min_uplift,
-                        interval,
-                        chunk_size,
-                        progress,
-                        running,
-                    )
-        except (ValueError, TypeError, FileNotFoundError) as error:
-            raise click.ClickException(str(error)) from None
+    with (
+        _engine(engine, workers, scheduler) as running,
+        one_line_errors(),
+        _progress(len(persons), "recommending") as progress,
+    ):
+        if next_decision:
+            table, rejects = recommender.next_decisions(
+                persons, episodes, skip_invalid, chunk_size, progress, running
+            )
+        else:
+            table = recommend_for_decisions(
+                model,
+                persons,
+                episodes,
+                min_uplift,
+                interval,
+                chunk_size,
+                progress,
+                running,
+            )
     write_table(table, out, overwrite)
     what = "next decisions" if next_decision else "recommendations"
     click.echo(f"wrote {len(table):,} {what} to {out}")
@@ -332,7 +333,7 @@ def plan(
     persons, episodes = _read_valid_tables(
         data, _model_catalogue(loaded.model, catalogue, model_dir)
     )
-    try:
+    with one_line_errors():
         planner = Planner(
             loaded.model,
             loaded.transitions,
@@ -348,7 +349,5 @@ def plan(
             _progress(len(persons), "planning") as progress,
         ):
             table = planner.plan(persons, episodes, chunk_size, progress, running)
-    except (ValueError, TypeError, FileNotFoundError) as error:
-        raise click.ClickException(str(error)) from None
     write_table(table, out, overwrite)
     click.echo(f"wrote {k}-step plans of {len(persons):,} persons to {out}")

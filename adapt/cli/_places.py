@@ -24,6 +24,7 @@ from adapt.cli._shared import (
     _refuse_existing,
     _refuse_table_name,
     main,
+    one_line_errors,
 )
 
 
@@ -103,26 +104,25 @@ def allocate(
     loaded = _recommender(model_dir)
     own = _model_catalogue(loaded.model, catalogue, model_dir)
     persons, episodes = _read_valid_tables(data, own)
-    try:
-        places = read_places(places_file, own)
-        settings = {"k": k, "transitions": loaded.transitions, "level": level}
-        with (
-            _engine(engine, workers, scheduler) as running,
-            _progress(len(persons), "estimating") as progress,
-        ):
-            settings |= {"chunk_size": chunk_size, "progress": progress, "engine": running}
-            if cap_gap is None:
-                result = allocate_places(
-                    loaded.model, persons, episodes, places, rule=rule, **settings
-                )
-            else:
-                result = capped_allocate(
-                    loaded.model, persons, episodes, places, cap_gap, **settings
-                )
-    except PlacesError as error:
-        raise click.BadParameter(str(error), param_hint="'--places'") from None
-    except (ValueError, TypeError) as error:
-        raise click.ClickException(str(error)) from None
+    with one_line_errors():
+        try:
+            places = read_places(places_file, own)
+            settings = {"k": k, "transitions": loaded.transitions, "level": level}
+            with (
+                _engine(engine, workers, scheduler) as running,
+                _progress(len(persons), "estimating") as progress,
+            ):
+                settings |= {"chunk_size": chunk_size, "progress": progress, "engine": running}
+                if cap_gap is None:
+                    result = allocate_places(
+                        loaded.model, persons, episodes, places, rule=rule, **settings
+                    )
+                else:
+                    result = capped_allocate(
+                        loaded.model, persons, episodes, places, cap_gap, **settings
+                    )
+        except PlacesError as error:
+            raise click.BadParameter(str(error), param_hint="'--places'") from None
     write_table(result.persons, out, overwrite)
     write_table(result.cells, cells_out, overwrite)
     placed = int(result.persons["intervention"].notna().sum())
@@ -207,27 +207,25 @@ def demand(
     persons, episodes = _read_valid_tables(data, own)
     level = loaded.model.interval_level if level is None else level
     ongoing = int((persons["exit_reason"] == "ongoing").sum())
-    try:
-        with (
-            _engine(engine, workers, scheduler) as running,
-            _progress(ongoing, "rolling out plans") as progress,
-        ):
-            result = plan_demand(
-                loaded.model,
-                persons,
-                episodes,
-                loaded.transitions,
-                months=months,
-                k=k,
-                rollouts=rollouts,
-                seed=seed,
-                level=level,
-                chunk_size=chunk_size,
-                progress=progress,
-                engine=running,
-            )
-    except (ValueError, TypeError) as error:
-        raise click.ClickException(str(error)) from None
+    with (
+        one_line_errors(),
+        _engine(engine, workers, scheduler) as running,
+        _progress(ongoing, "rolling out plans") as progress,
+    ):
+        result = plan_demand(
+            loaded.model,
+            persons,
+            episodes,
+            loaded.transitions,
+            months=months,
+            k=k,
+            rollouts=rollouts,
+            seed=seed,
+            level=level,
+            chunk_size=chunk_size,
+            progress=progress,
+            engine=running,
+        )
     with staged(out, overwrite) as staging:
         write_demand(result, own, staging, months=months, level=level)
     marks = result.totals["mark"].value_counts()

@@ -10,6 +10,7 @@ from adapt.cli._shared import (
     _model_catalogue,
     _usable_cores,
     main,
+    one_line_errors,
 )
 
 
@@ -46,12 +47,8 @@ def serve(model, host, port, demo, workers, catalogue):
     if catalogue is not None:  # the model must be the catalogue's: checked before listening
         from adapt.recommender import load_recommender
 
-        try:
+        with one_line_errors():
             loaded = load_recommender(model)  # kept: serving it loads it no second time
-        except (ValueError, TypeError, FileNotFoundError) as error:
-            raise click.ClickException(str(error)) from None
         _model_catalogue(loaded.model, catalogue, model)
-    try:
+    with one_line_errors():
         serve_http(model, host=host, port=port, demo=demo, workers=workers or _usable_cores())
-    except (ValueError, FileNotFoundError) as error:
-        raise click.ClickException(str(error)) from None

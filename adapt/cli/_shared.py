@@ -7,14 +7,18 @@ import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from adapt._extras import MissingExtra
 from adapt._files import TABLE_SUFFIXES, check_new
 
-AUDIT_EXIT = {"passed": 0, "failed": 1, "cannot_judge": 3}  # 2 is bad input
+AUDIT_EXIT = {"passed": 0, "failed": 1, "cannot_judge": 3}
+BAD_INPUT = 2  # the audit's exit for input it cannot read (1 is its verdict "failed")
+# What the library raises for input it refuses (a file, a table, a setting), each error naming
+# what is wrong and where: a command shows it as one line.
+INPUT_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError)
 
 if TYPE_CHECKING:
     from adapt.catalogue import Catalogue
@@ -132,16 +136,32 @@ def _engine_options(function):
     return function
 
 
+def refuse(message: str, exit_code: int = 1) -> NoReturn:
+    """End the command with ``Error: <message>`` (one line) and `exit_code`."""
+    error = click.ClickException(message)
+    error.exit_code = exit_code
+    raise error from None
+
+
+@contextmanager
+def one_line_errors(*kinds: type[Exception], prefix: str = "", exit_code: int = 1):
+    """The library's refusals raised inside (`kinds`, by default `INPUT_ERRORS`) end the
+    command in one line, ``Error: <prefix><message>``, with `exit_code`."""
+    caught = kinds or INPUT_ERRORS
+    try:
+        yield
+    except caught as error:
+        refuse(f"{prefix}{error}", exit_code)
+
+
 @contextmanager
 def _engine(kind: str, workers: int | None, scheduler: str | None):
     """The engine the options name, started before any work and closed after; one that cannot
     start (Dask missing, the scheduler unreachable) is refused in one line."""
     from adapt.engines import EngineError, make_engine
 
-    try:
+    with one_line_errors(EngineError, ValueError):
         engine = make_engine(kind, workers, scheduler)
-    except (EngineError, ValueError) as error:
-        raise click.ClickException(str(error)) from None
     try:
         yield engine
     finally:
