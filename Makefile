@@ -6,7 +6,7 @@ SEED ?= 20170401
 UI_PORT ?= 5000
 ARGS ?=
 
-.PHONY: run ui test lint format bench bench-learners clean
+.PHONY: run ui test test-lowest lint format bench bench-learners clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,18 @@ $(VENV)/.browser: | $(BIN)/activate
 test: $(VENV)/.installed $(VENV)/.browser
 	$(BIN)/pytest -q
 
+# The whole suite with every direct dependency at the lowest version pyproject.toml allows (uv's
+# lowest-direct resolution) in a venv of its own: the floors are versions that were tested.
+LOWEST := .venv-lowest
+$(LOWEST)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/pip install --quiet uv
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
+	touch $@
+
+test-lowest: $(LOWEST)/.installed $(VENV)/.browser
+	$(LOWEST)/bin/pytest -q
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check adapt tests benchmarks experiments hydra_plugins
 	$(BIN)/ruff format --check adapt tests benchmarks experiments hydra_plugins
@@ -55,4 +67,4 @@ bench-learners: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_learners.py
 
 clean:
-	rm -rf $(VENV) data outputs multirun .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) data outputs multirun .pytest_cache .ruff_cache

@@ -69,7 +69,8 @@ def test_best_allocation_is_the_best_and_fits_the_places(problem):
     np.add.at(filled, (region[given_], solution.assignment[given_]), 1)
     assert (filled <= places).all()
     assert solution.value == pytest.approx(taken.sum())
-    assert solution.value == pytest.approx(_brute_force(values, region, places), abs=1e-9)
+    # HiGHS's optimality tolerance (1e-7): a pair worth less may be left out (SciPy 1.13 does)
+    assert solution.value == pytest.approx(_brute_force(values, region, places), abs=1e-6)
 
 
 def test_dual_prices_are_the_value_of_one_more_place():
@@ -195,7 +196,7 @@ def test_allocate_fills_no_cell_beyond_its_places_and_beats_first_come(recommend
     limit = places.set_index(["region", "intervention"])["places"]
     assert (filled <= limit.reindex(filled.index)).all()
     cells = result.cells.set_index(["region", "intervention"])
-    assert (cells.loc[filled.index, "filled"] == filled).all()
+    assert (cells.loc[filled.index, "filled"].to_numpy() == filled.to_numpy()).all()
     assert result.persons["person_id"].is_unique and len(result.persons) == len(persons)
     assert (result.persons["value_lost"] >= -1e-12).all()
     assert result.value_lower <= result.value <= result.value_upper

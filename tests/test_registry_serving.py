@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -150,9 +151,13 @@ def test_plan_takes_the_champion_uri_and_plans_as_the_folder_does(
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("models:/no-such-model@champion", "Registered Model with name=no-such-model not found"),
+        # MLflow before 3.10 names the alias it looked for, later ones the model
+        (
+            "models:/no-such-model@champion",
+            r"Registered (Model with name=no-such-model|model alias champion) not found",
+        ),
         (f"models:/{NAME}@no-such-alias", "Registered model alias no-such-alias not found"),
-        ("no/such/folder", "no such model folder (nor an MLflow model URI)"),
+        ("no/such/folder", r"no such model folder \(nor an MLflow model URI\)"),
     ],
     ids=["unknown model", "unknown alias", "missing folder"],
 )
@@ -172,7 +177,7 @@ def test_plan_refuses_a_model_source_it_cannot_load_in_one_line(
     assert result.output.count("\n") == 1, result.output
     line = result.output.strip()
     assert line.startswith(f"Error: adapt plan: Invalid value for '--model': {source}"), line
-    assert message in line and not out.exists()
+    assert re.search(message, line) and not out.exists()
 
 
 @pytest.mark.parametrize(

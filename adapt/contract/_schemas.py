@@ -182,7 +182,9 @@ def dtype_problem(series: pd.Series, kind: str) -> str | None:
     expected = "int" if kind == "nullable_int" else kind
     got = str(dtype)
     if pdt.is_object_dtype(dtype):
-        got += f" holding {pd.api.types.infer_dtype(series, skipna=True)} values"
+        held = pd.api.types.infer_dtype(series, skipna=True)
+        # strings in an object column (pandas before 3) read as pandas 3's str column does
+        got = "str" if held == "string" else f"{got} holding {held} values"
     elif kind == "nullable_int" and pdt.is_float_dtype(dtype):
         got += " with fractional or infinite values"
     return f"expected {expected}, got {got}"

@@ -46,6 +46,7 @@ def save_model(model: MultiTreatmentLearner, folder: str | Path, **description) 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_state(model, folder)
+    (folder / PICKLE_FILE).unlink(missing_ok=True)  # saved here by an older adapt: replaced
     params = {k: v for k, v in model.get_params().items() if k != "catalogue"}
     catalogue = model.catalogue or load_catalogue()
     card = {

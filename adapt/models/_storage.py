@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def saved_classes() -> dict[str, type]:
 
 def write_state(model, folder: Path) -> None:
     """`model`'s fitted state into `folder`: `STATE_FILE` and one booster file per model."""
+    shutil.rmtree(folder / BOOSTERS, ignore_errors=True)  # a model saved here before
     writer = _Writer(folder)
     node = writer.node(model, "learner")
     text = json.dumps({"format": FORMAT, "learner": node}, indent=1, allow_nan=False)
