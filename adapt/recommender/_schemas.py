@@ -161,9 +161,6 @@ class Recommendation(BaseModel):
     current_step: StepInfo
     usual_path: Named
     model_version: str
-
-    # pydantic before 2.10 reserves every model_ name (and warns): this one is ours
-    model_config = ConfigDict(protected_namespaces=())
     confident: bool
     notice: str | None = None
     lang: str

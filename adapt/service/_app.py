@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyHeader
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from starlette.requests import cookie_parser
 
 from adapt.recommender import (
@@ -57,9 +57,6 @@ api_key_header = APIKeyHeader(
 class Health(BaseModel):
     status: str
     model_version: str
-
-    # pydantic before 2.10 reserves every model_ name (and warns): this one is ours
-    model_config = ConfigDict(protected_namespaces=())
 
 
 class CatalogueRegion(BaseModel):
