@@ -10,6 +10,9 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from adapt.features import decision_points
 from adapt.models import LEARNERS, load_model, save_model
@@ -185,3 +188,86 @@ def test_a_fitted_learner_holds_no_scikit_learn_wrapper(data):
             stack.extend(value.values())
         elif hasattr(value, "__dict__") and not isinstance(value, Trees):
             stack.extend(vars(value).values())
+
+
+def test_a_damaged_state_file_is_refused_in_one_line(data, tmp_path):
+    model, _ = _fitted(data, "s")
+    folder = save_model(model, tmp_path / "m")
+    state = folder / "learner.json"
+    text = state.read_text()
+    state.write_text(text[: len(text) // 2])  # cut short
+    with pytest.raises(ValueError, match=r"learner\.json is not JSON"):
+        load_model(folder)
+    damaged = json.loads(text)
+    del damaged["learner"]["state"]["propensity_"]["state"]["models_"][0]["classes"]
+    state.write_text(json.dumps(damaged))
+    with pytest.raises(ValueError, match=r"learner\.json is damaged \(KeyError: 'classes'\)"):
+        load_model(folder)
+
+
+# Values a fitted state holds: plain JSON values, and what JSON lacks (tuples, non-string keys,
+# keys that look like the file's tags, numpy scalars and arrays, nan and infinities).
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**62), 2**62),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+    st.floats(allow_nan=True, width=64).map(np.float64),
+    st.integers(-1000, 1000).map(np.int64),
+    st.booleans().map(np.bool_),
+    hnp.arrays(
+        st.sampled_from([np.float64, np.int64, np.bool_]), hnp.array_shapes(max_dims=2, max_side=3)
+    ),
+    st.lists(st.text(max_size=3), max_size=3).map(lambda v: np.array(v, dtype=object)),
+)
+_KEYS = st.one_of(st.text(max_size=4), st.integers(0, 9), st.sampled_from(["__tuple__", "__ref__"]))
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(_KEYS, inner, max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return (
+            isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and all(
+                _same(x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist(), strict=True)
+            )
+        )
+    if isinstance(a, float | np.floating) and np.isnan(a):
+        return type(a) is type(b) and np.isnan(b)
+    if isinstance(a, list | tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return type(b) is dict and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=150, deadline=None)
+@given(_VALUES)
+def test_every_kind_of_value_a_state_holds_reads_back_as_written(value):
+    from adapt.models._storage import _Reader, _Writer
+
+    folder = Path("unused")  # no booster among these values: nothing is written
+    node = json.loads(json.dumps(_Writer(folder).node(value, "value"), allow_nan=False))
+    assert _same(value, _Reader(folder).value(node, "value"))
+
+
+def test_one_object_reached_twice_is_one_object_again():
+    from adapt.models._storage import _Reader, _Writer
+
+    shared = [1.5, (2, "a")]
+    value = {"first": shared, "again": shared, "other": [1.5, (2, "a")]}
+    node = json.loads(json.dumps(_Writer(Path("unused")).node(value, "value")))
+    again = _Reader(Path("unused")).value(node, "value")
+    assert again["first"] is again["again"] and again["other"] is not again["first"]
+    assert again == value

@@ -64,15 +64,24 @@ def write_state(model, folder: Path) -> None:
 def read_state(folder: Path):
     """The learner `write_state` wrote into `folder`."""
     path = folder / STATE_FILE
-    saved = json.loads(path.read_text("utf-8"))
+    try:
+        saved = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not JSON ({error}); save or train the model again") from None
     if not isinstance(saved, dict) or "learner" not in saved:
         raise ValueError(f"{path} does not hold a saved learner (no 'learner' entry)")
-    if saved.get("format", FORMAT) > FORMAT:
+    if not isinstance(saved.get("format", FORMAT), int) or saved.get("format", FORMAT) > FORMAT:
         raise ValueError(
-            f"{path} was written by a newer adapt (format {saved['format']}; this one reads "
+            f"{path} was written by a newer adapt (format {saved['format']!r}; this one reads "
             f"format {FORMAT} and older); upgrade adapt or train the model again"
         )
-    return _Reader(folder).value(saved["learner"], "learner")
+    try:
+        return _Reader(folder).value(saved["learner"], "learner")
+    except (KeyError, IndexError, TypeError, AttributeError) as error:
+        # a hand-edited or truncated file: its structure is not what `write_state` writes
+        raise ValueError(
+            f"{path} is damaged ({type(error).__name__}: {error}); save or train the model again"
+        ) from None
 
 
 def _name(cls: type) -> str:
