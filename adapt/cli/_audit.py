@@ -18,6 +18,7 @@ from adapt.cli._shared import (
     _engine_options,
     _model_catalogue,
     _progress,
+    _seed_option,
     main,
     one_line_errors,
     refuse,
@@ -67,7 +68,7 @@ from adapt.cli._shared import (
     help="With --model: audit its choices after RateGapCap keeps every intervention's "
     "women/men gap in a similar situation within this cap (0.2 keeps ratios in 0.8-1.25).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@_seed_option
 @_chunk_option
 @_engine_options
 @_catalogue_option

@@ -14,6 +14,7 @@ from adapt.cli._shared import (
     _engine_options,
     _read_valid_tables,
     _refuse_existing,
+    _seed_option,
     _world,
     main,
     one_line_errors,
@@ -22,13 +23,7 @@ from adapt.cli._shared import (
 
 @main.command()
 @click.option("--n-persons", type=click.IntRange(min=1), required=True, help="Persons to simulate.")
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="The one seed all randomness flows from.",
-)
+@_seed_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -21,6 +21,7 @@ from adapt.cli._shared import (
     _recommender,
     _refuse_existing,
     _refuse_table_name,
+    _seed_option,
     _selection_table,
     main,
     one_line_errors,
@@ -53,7 +54,7 @@ from adapt.cli._shared import (
     required=True,
     help="Folder to write the fitted model into.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@_seed_option
 @click.option(
     "--n-bags",
     type=click.IntRange(min=2),

@@ -23,6 +23,7 @@ from adapt.cli._shared import (
     _recommender,
     _refuse_existing,
     _refuse_table_name,
+    _seed_option,
     main,
     one_line_errors,
 )
@@ -168,7 +169,7 @@ def allocate(
     default=None,
     help="Closed-loop rollouts [default: the model's half-samples, at least 2].",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@_seed_option
 @_level_option
 @click.option(
     "--out",

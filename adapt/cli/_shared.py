@@ -36,6 +36,14 @@ _model_option = click.option(
     "(models:/adapt-recommender@champion).",
 )
 
+_seed_option = click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="The one seed all randomness flows from.",
+)
+
 _level_option = click.option(
     "--level",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
