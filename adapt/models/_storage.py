@@ -19,6 +19,7 @@ attributes; attributes starting with ``_`` are caches and what a class lists in
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import math
@@ -40,6 +41,7 @@ TAGS += ("__object__", "__shared__", "__ref__")
 ARRAY_KINDS = "biufUO"  # bool, integers, floats, strings, objects (each element a value here)
 
 
+@functools.cache
 def saved_classes() -> dict[str, type]:
     """The classes a saved learner may hold besides the learners, by qualified name."""
     from adapt.catalogue import Catalogue, Intervention, Region, Step
